@@ -1,0 +1,90 @@
+"""The exception tree of datatailr.
+
+Every error the package raises on purpose is a ``DatatailrError``, and also subclasses the
+built-in exception it refines, so ``except ValueError`` keeps working for callers that do not
+know this package::
+
+    DatatailrError
+    ├── TaskError                      a task node or task function is misused
+    │   ├── TaskUsageError (TypeError)     a node is used as if it were its value
+    │   └── DuplicateJobNameError (ValueError)
+    ├── WorkflowDefinitionError (ValueError)
+    │   ├── CyclicDependencyError
+    │   └── MissingDagError
+    ├── NotFoundError (ValueError, KeyError)   unknown workflow, version, run or task
+    ├── InvalidArgumentError (ValueError)      a bad environment, schedule field, option ...
+    ├── StorageError (OSError)                 the store cannot be read or written
+    ├── AgentError (RuntimeError)              the local agent cannot be started or reached
+    └── RunFailedError (RuntimeError)          raised by a local run only when asked to
+
+Messages say what happened, name the offending value, and say how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class DatatailrError(Exception):
+    """Base of every error raised on purpose by datatailr."""
+
+
+class TaskError(DatatailrError):
+    """A task function or task node is used in a way that cannot work."""
+
+
+class TaskUsageError(TaskError, TypeError):
+    """A task node was used as if it were its value while a workflow was being traced."""
+
+
+class DuplicateJobNameError(TaskError, ValueError):
+    """Two tasks of one workflow would share a name."""
+
+
+class WorkflowDefinitionError(DatatailrError, ValueError):
+    """The workflow body does not describe a valid DAG."""
+
+
+class CyclicDependencyError(WorkflowDefinitionError):
+    """The task dependencies form a cycle."""
+
+
+class MissingDagError(WorkflowDefinitionError):
+    """The workflow body called no task."""
+
+
+class NotFoundError(DatatailrError, ValueError, KeyError):
+    """An unknown workflow, version, run or task was asked for."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidArgumentError(DatatailrError, ValueError):
+    """A value given to datatailr is not one it accepts."""
+
+
+class StorageError(DatatailrError, OSError):
+    """The metadata database or result storage cannot be used."""
+
+
+class AgentError(DatatailrError, RuntimeError):
+    """The local agent cannot be started, stopped or reached."""
+
+
+class RunFailedError(DatatailrError, RuntimeError):
+    """A local run ended in a state other than completed (only with ``raise_on_failure``)."""
+
+
+__all__ = [
+    "AgentError",
+    "CyclicDependencyError",
+    "DatatailrError",
+    "DuplicateJobNameError",
+    "InvalidArgumentError",
+    "MissingDagError",
+    "NotFoundError",
+    "RunFailedError",
+    "StorageError",
+    "TaskError",
+    "TaskUsageError",
+    "WorkflowDefinitionError",
+]
