@@ -342,6 +342,8 @@ class NodeSpec:
     args: tuple
     kwargs: dict
     dependencies: tuple[int, ...]
+    #: the dependencies whose values are arguments (the rest are ``>>`` orderings)
+    data_dependencies: tuple[int, ...]
     resources: Resources | None
     env_vars: dict
     retries: int
@@ -484,6 +486,7 @@ class _DagBuilder:
             specs.append(NodeSpec(
                 id=n.id, name=n.name, function=n.task_function.function,
                 args=n.args, kwargs=n.kwargs, dependencies=tuple(sorted(n.dependencies)),
+                data_dependencies=tuple(sorted(n.data_dependencies)),
                 resources=n.resources, env_vars=dict(n.env_vars), retries=options.retries,
                 retry_delay=options.retry_delay, timeout=options.timeout,
                 system_args=n.system_args,

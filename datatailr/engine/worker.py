@@ -1,0 +1,217 @@
+"""What runs inside a worker: one task call, with its streams captured and its result stored.
+
+``run_task`` is shared by every executor (forked local workers, dask workers). It redirects
+file descriptors 1 and 2 (so prints, loggers, C extensions and subprocesses all land in the
+task's logs), loads the inputs from the result store, calls the function, stores the return
+value atomically and reports a small status - never the value itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from datatailr.core.dag import NodeSpec, substitute
+
+
+class TaskIO(Protocol):
+    """Where a task's inputs, result and logs live (implemented by the store's BlobStore)."""
+
+    def load_result(self, run_id: int, task_id: int, default: Any = ...) -> Any: ...
+
+    def save_result(self, run_id: int, task_id: int, value: Any) -> None: ...
+
+    def log_files(self, run_id: int, task_id: int) -> contextlib.AbstractContextManager: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskCall:
+    run_id: int
+    task_id: int
+    attempt: int
+    #: for each dependency: (run id, task id) of the stored result to load - this run's, or an
+    #: earlier run's for tasks a partial rerun reused
+    inputs: dict[int, tuple[int, int]]
+    #: values of system arguments (rundate, scheduled_time, ...), already as the task gets them
+    system: dict[str, Any]
+    #: environment variables to set while the task runs (workflow's and the task's own)
+    env: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskOutcome:
+    task_id: int
+    ok: bool
+    start_time: float | None
+    end_time: float
+    error: str | None = None
+
+
+def system_values(*, workflow_name: str, run_start: float, scheduled_time: float | None) -> dict:
+    """The platform-filled arguments of API.md, as strings; DATATAILR_BATCH_ARG_* overrides."""
+    start = datetime.fromtimestamp(run_start, timezone.utc)
+    sched = datetime.fromtimestamp(scheduled_time, timezone.utc) if scheduled_time else start
+    return {
+        "rundate": sched.date().isoformat(),
+        "scheduled_time": sched.isoformat(),
+        "started_at": start.isoformat(),
+        "batch_name": workflow_name,
+    }
+
+
+def _system_args(node: NodeSpec, system: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name in node.system_args:
+        override = os.environ.get(f"DATATAILR_BATCH_ARG_{name.upper()}")
+        if override is not None:
+            out[name] = override
+        elif name == "job_name":
+            out[name] = node.name
+        else:
+            out[name] = system.get(name)
+    return out
+
+
+@contextlib.contextmanager
+def _captured(out_path: str, err_path: str) -> Iterator[None]:
+    """Point fds 1 and 2 (and sys.stdout/err) at the task's log files for the duration."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    out_fd, err_fd = os.open(out_path, flags, 0o644), os.open(err_path, flags, 0o644)
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, out_fd, err_fd):
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    if not env:
+        yield
+        return
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _user_traceback(exc: BaseException, skip_frames: int) -> str:
+    tb = exc.__traceback__
+    for _ in range(skip_frames):
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
+             on_start: Callable[[float], None] | None = None) -> TaskOutcome:
+    """Run one task call; never raises for anything the task does."""
+    start: float | None = None
+    error: str | None = None
+    with io_.log_files(call.run_id, call.task_id) as (out_path, err_path), \
+            _captured(out_path, err_path), _environment(call.env):
+        try:
+            try:
+                values = {dep: io_.load_result(*where) for dep, where in call.inputs.items()}
+            except KeyError as exc:
+                raise RuntimeError(
+                    f"the stored result of an upstream task is missing ({exc.args[0]}); "
+                    f"it may have expired or been removed - rerun with full=True"
+                ) from None
+            args = substitute(node.args, values)
+            kwargs = substitute(node.kwargs, values)
+            kwargs.update(_system_args(node, call.system))
+            start = time.time()
+            if on_start is not None:
+                on_start(start)
+            try:
+                value = node.function(*args, **kwargs)
+            except BaseException as exc:  # the task's own failure, KeyboardInterrupt included
+                sys.stderr.write(_user_traceback(exc, 1))
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                io_.save_result(call.run_id, call.task_id, value)
+        except BaseException as exc:
+            if error is None:  # inputs, arguments or storing the result went wrong
+                error = f"{type(exc).__name__}: {exc}"
+                sys.stderr.write(f"datatailr: task {node.name!r} failed: {error}\n")
+    return TaskOutcome(call.task_id, error is None, start, time.time(), error)
+
+
+# -- the forked local worker process ------------------------------------------------------
+
+def prepare_forked_worker() -> None:
+    """Make a freshly forked child safe and its output land in fds 1/2.
+
+    The parent may be a Jupyter kernel: its sys.stdout is a zmq stream served by a thread
+    that does not exist in the child. Give the child plain streams on fds 1 and 2, and point
+    handlers of loggers created before the fork at them, so their output is captured.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what stops a task
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    old = {id(sys.stdout), id(sys.stderr), id(sys.__stdout__), id(sys.__stderr__)}
+    new_out = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True,
+                               encoding="utf-8", errors="backslashreplace")
+    new_err = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True,
+                               encoding="utf-8", errors="backslashreplace")
+    old_err_ids = {id(sys.stderr), id(sys.__stderr__)}
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    for lg in loggers:
+        for handler in lg.handlers:
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and id(stream) in old:
+                handler.setStream(new_err if id(stream) in old_err_ids else new_out)
+    sys.stdout, sys.stderr = new_out, new_err
+    sys.__stdout__, sys.__stderr__ = new_out, new_err  # type: ignore[misc]
+    with contextlib.suppress(Exception):
+        sys.stdin.close()
+
+
+def worker_loop(conn: Any, nodes: tuple[NodeSpec, ...], io_: TaskIO) -> None:
+    """Serve task calls from the controller until it sends None or goes away."""
+    while True:
+        try:
+            call = conn.recv()
+        except (EOFError, OSError):
+            return
+        if call is None:
+            return
+
+        def started(t: float, _call: TaskCall = call) -> None:
+            conn.send(("started", _call.task_id, t, os.getpid()))
+
+        outcome = run_task(nodes[call.task_id], call, io_, started)
+        try:
+            conn.send(("done", outcome))
+        except (BrokenPipeError, OSError):
+            return

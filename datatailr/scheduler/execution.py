@@ -1,0 +1,153 @@
+"""Saving versions and executing runs: where core, store and engine meet.
+
+``save_version`` freezes a traced DAG into an immutable version; ``new_run`` records a run;
+``execute`` drives a recorded run to its end in this process (a local run, or the agent's
+runner process), with the recorder and, when asked, progress and live logs as listeners.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from datatailr.core.dag import Dag
+from datatailr.engine.controller import RunPlan, execute_run
+from datatailr.engine.local import LocalExecutor
+from datatailr.engine.worker import system_values
+from datatailr.errors import NotFoundError
+from datatailr.scheduler import code as code_mod
+from datatailr.scheduler.platform import Platform
+from datatailr.store.metadata import owner_tag
+from datatailr.store.recorder import Recorder
+
+
+def save_version(platform: Platform, *, name: str, slug: str, environment: str, dag: Dag,
+                 options: dict, source: str, schedule: dict | None,
+                 reuse_identical: bool) -> int:
+    """Store a new version (or, with ``reuse_identical``, return the latest if it is the same)."""
+    frozen = code_mod.freeze(dag)
+    definition = {
+        "name": name,
+        "slug": slug,
+        "tasks": dag.describe(),
+        "options": options,
+        "sys_path": [p for p in sys.path if p],
+    }
+    definition_text = json.dumps(definition, sort_keys=True, default=str)
+    digest = code_mod.code_hash(frozen, definition_text + json.dumps(schedule, sort_keys=True))
+    meta = platform.metadata
+    with meta.write() as conn:
+        workflow_id = meta.ensure_workflow(conn, slug, environment, name)
+        if reuse_identical:
+            latest = meta.latest_version(workflow_id, conn)
+            if latest is not None and latest["code_hash"] == digest:
+                return int(latest["job_version"])
+
+        def key_for(job_version: int) -> str:
+            return platform.blobs.code_key(environment, slug, job_version)
+
+        # The blob is written before the row commits: a version row never lacks its code.
+        latest = meta.latest_version(workflow_id, conn)
+        next_version = (latest["job_version"] if latest else 0) + 1
+        platform.blobs.put_bytes(key_for(next_version), frozen)
+        return meta.add_version(conn, workflow_id, definition=json.loads(definition_text),
+                                source=source, code_key_for=key_for, code_hash=digest,
+                                schedule=schedule, task_count=len(dag.nodes))
+
+
+def load_dag(platform: Platform, version: dict) -> Dag:
+    data = platform.blobs.get_bytes(version["code_key"])
+    if data is None:
+        raise NotFoundError(
+            f"The code of version {version['job_version']} is missing from "
+            f"{platform.blobs.url!r} (key {version['code_key']!r})."
+        )
+    for entry in reversed(version["definition"].get("sys_path", [])):
+        if entry not in sys.path and os.path.exists(entry):
+            sys.path.append(entry)
+    return code_mod.thaw(data)
+
+
+def new_run(platform: Platform, *, workflow_id: int, job_version: int, task_names: Sequence[str],
+            trigger: str, claimed: bool, original_run_id: int | None = None,
+            rerun_of: int | None = None, full: bool = False,
+            scheduled_time: float | None = None, options: dict | None = None) -> int:
+    meta = platform.metadata
+    with meta.write() as conn:
+        run_id = meta.create_run(
+            workflow_id=workflow_id, job_version=job_version, trigger=trigger,
+            task_names=task_names, original_run_id=original_run_id, rerun_of=rerun_of,
+            full=full, scheduled_time=scheduled_time, options=options, conn=conn)
+        if claimed:
+            from datatailr.store.metadata import runs
+
+            conn.execute(runs.update().where(runs.c.run_id == run_id)
+                         .values(claimed_by=owner_tag()))
+    return run_id
+
+
+def reuse_plan(platform: Platform, run: dict, dag: Dag) -> dict[int, tuple[int, int]]:
+    """For a partial rerun: task id -> (run id, task id) of the stored result, for every task
+    that completed in the run being re-run. Matched by task name, so a fixed newer version
+    (whose ids may differ) reuses what it can."""
+    if run.get("rerun_of") is None or run.get("full"):
+        return {}
+    previous = platform.metadata.task_runs(run["rerun_of"])
+    completed = {t["name"]: (t["result_run_id"], t["result_task_id"]) for t in previous
+                 if t["state"] == "completed" and t["result_run_id"] is not None}
+    plan = {}
+    for node in dag.nodes:
+        where = completed.get(node.name)
+        if where is not None and platform.blobs.has_result(*where):
+            plan[node.id] = where
+    return _close_over_dependencies(dag, plan)
+
+
+def _close_over_dependencies(dag: Dag, plan: dict[int, tuple[int, int]]
+                             ) -> dict[int, tuple[int, int]]:
+    """A task is reused only if everything upstream of it is reused too; otherwise its inputs
+    would be recomputed and its old result could disagree with them."""
+    ok: dict[int, bool] = {}
+
+    def reusable(task_id: int) -> bool:
+        if task_id not in ok:
+            ok[task_id] = task_id in plan and all(
+                reusable(d) for d in dag.nodes[task_id].dependencies)
+        return ok[task_id]
+
+    return {t: r for t, r in plan.items() if reusable(t)}
+
+
+def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
+            listeners: Sequence[Any] = (), env: dict | None = None) -> str:
+    """Run a recorded run to its end in this process; returns its final state."""
+    meta = platform.metadata
+    run = meta.get_run(run_id)
+    if run is None:
+        raise NotFoundError(f"No run {run_id} in {platform.config.db_url!r}.")
+    reuse = reuse_plan(platform, run, dag)
+    options = run.get("options") or {}
+    plan = RunPlan(
+        run_id=run_id,
+        system=system_values(workflow_name=workflow_name, run_start=time.time(),
+                             scheduled_time=run.get("scheduled_time")),
+        env={**options.get("env_vars", {}), **(env or {})},
+        reuse=reuse,
+        fail_after=options.get("fail_after"),
+        should_stop=lambda: meta.stop_requested(run_id),
+    )
+    executor = _executor(platform, dag)
+    return execute_run(dag, plan, executor, [Recorder(meta), *listeners])
+
+
+def _executor(platform: Platform, dag: Dag) -> Any:
+    config = platform.config
+    if config.executor != "local":
+        from datatailr.engine.dask_executor import DaskExecutor
+
+        return DaskExecutor(config.executor, dag.nodes, platform.blobs)
+    return LocalExecutor(dag.nodes, platform.blobs, config.max_workers)

@@ -1,0 +1,254 @@
+"""Blob storage: task results, task logs and frozen workflow code, under one URL.
+
+The default URL is a folder in DATATAILR_HOME, served by plain file calls (the fast path);
+any other fsspec URL (``memory://``, ``s3://bucket/prefix``, ``file:///shared``) goes through
+fsspec. Writes are atomic where the backend allows (write a temporary name, then rename):
+a reader sees a whole result or none. Picklable (it holds only its URL), so workers in other
+processes and on other machines get their own copy. Must not know about SQL.
+
+Layout under the root::
+
+    results/<run_id>/<task_id>.pkl      the task's return value (cloudpickle, protocol 5)
+    logs/<run_id>/<task_id>.out|.err    exactly what the task wrote to stdout / stderr
+    code/<environment>/<slug>/v<job_version>.pkl   the frozen DAG and task functions
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from datatailr.errors import StorageError
+
+_MISSING = object()
+
+
+class UnpicklableResultError(Exception):
+    """The task's return value cannot be pickled."""
+
+
+class BlobStore:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/") or "/"
+        if self.url.startswith("file://"):
+            self.url = self.url[len("file://"):]
+        self.local = "://" not in self.url
+        self._fs: Any = None
+
+    def __getstate__(self) -> dict:
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["url"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"BlobStore({self.url!r})"
+
+    # -- keys -----------------------------------------------------------------------------
+    @staticmethod
+    def result_key(run_id: int, task_id: int) -> str:
+        return f"results/{run_id}/{task_id}.pkl"
+
+    @staticmethod
+    def log_key(run_id: int, task_id: int, stream: str) -> str:
+        return f"logs/{run_id}/{task_id}.{'err' if stream == 'stderr' else 'out'}"
+
+    @staticmethod
+    def code_key(environment: str, slug: str, job_version: int) -> str:
+        return f"code/{environment}/{slug}/v{job_version}.pkl"
+
+    # -- generic bytes --------------------------------------------------------------------
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            import fsspec
+
+            try:
+                self._fs, self._root = fsspec.core.url_to_fs(self.url)
+            except Exception as exc:
+                raise StorageError(
+                    f"Cannot reach result storage {self.url!r}: {exc}. Check "
+                    f"DATATAILR_STORAGE_URL and that this machine can reach it."
+                ) from exc
+        return self._fs
+
+    def path(self, key: str) -> str:
+        if self.local:
+            return os.path.join(self.url, key)
+        self.fs  # noqa: B018 - sets _root
+        return f"{self._root.rstrip('/')}/{key}"
+
+    @contextlib.contextmanager
+    def _atomic_writer(self, key: str) -> Iterator[io.BufferedWriter]:
+        if self.local:
+            final = self.path(key)
+            folder = os.path.dirname(final)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    yield f  # type: ignore[misc]
+                os.replace(tmp, final)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        else:
+            try:
+                final = self.path(key)
+                tmp = f"{final}.part-{os.getpid()}"
+                self.fs.makedirs(os.path.dirname(final), exist_ok=True)
+                with self.fs.open(tmp, "wb") as f:
+                    yield f
+                try:
+                    self.fs.mv(tmp, final)
+                except Exception:  # backends without rename: write in place
+                    self.fs.pipe_file(final, self.fs.cat_file(tmp))
+                    self.fs.rm_file(tmp)
+            except StorageError:
+                raise
+            except (OSError, ValueError) as exc:
+                raise StorageError(f"Cannot write {key!r} to {self.url!r}: {exc}") from exc
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        with self._atomic_writer(key) as f:
+            f.write(data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            if self.local:
+                with open(self.path(key), "rb") as f:
+                    return f.read()
+            return self.fs.cat_file(self.path(key))
+        except FileNotFoundError:
+            return None
+
+    def exists(self, key: str) -> bool:
+        if self.local:
+            return os.path.exists(self.path(key))
+        return bool(self.fs.exists(self.path(key)))
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if self.local:
+                p = self.path(key)
+                if os.path.isdir(p):
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    os.unlink(p)
+            else:
+                self.fs.rm(self.path(key), recursive=True)
+
+    # -- results --------------------------------------------------------------------------
+    def save_result(self, run_id: int, task_id: int, value: Any) -> None:
+        import cloudpickle
+
+        try:
+            with self._atomic_writer(self.result_key(run_id, task_id)) as f:
+                try:
+                    cloudpickle.dump(value, f, protocol=5)
+                except Exception as exc:
+                    raise UnpicklableResultError(
+                        f"the return value ({type(value).__module__}.{type(value).__qualname__})"
+                        f" cannot be pickled: {type(exc).__name__}: {exc}. Return plain data "
+                        f"(numbers, strings, lists, dicts, DataFrames, arrays) instead of open "
+                        f"files, locks, connections or generators."
+                    ) from exc
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot store the result of task {task_id} of run {run_id} in {self.url!r}: {exc}"
+            ) from exc
+
+    def load_result(self, run_id: int, task_id: int, default: Any = _MISSING) -> Any:
+        """The stored value; ``default`` (or KeyError when none is given) if nothing is stored."""
+        key = self.result_key(run_id, task_id)
+        try:
+            if self.local:
+                f = open(self.path(key), "rb")
+            else:
+                f = self.fs.open(self.path(key), "rb")
+        except FileNotFoundError:
+            if default is _MISSING:
+                raise KeyError(key) from None
+            return default
+        with f:
+            return pickle.load(f)
+
+    def has_result(self, run_id: int, task_id: int) -> bool:
+        return self.exists(self.result_key(run_id, task_id))
+
+    # -- logs -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def log_files(self, run_id: int, task_id: int) -> Iterator[tuple[str, str]]:
+        """Local paths to append the task's stdout and stderr to; uploaded at the end when
+        the storage is remote (live tailing is then only on the worker's machine)."""
+        if self.local:
+            out = self.path(self.log_key(run_id, task_id, "stdout"))
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            yield out, self.path(self.log_key(run_id, task_id, "stderr"))
+            return
+        spool = tempfile.mkdtemp(prefix="datatailr-logs-")
+        out, err = os.path.join(spool, "out"), os.path.join(spool, "err")
+        try:
+            yield out, err
+        finally:
+            for stream, p in (("stdout", out), ("stderr", err)):
+                if os.path.exists(p):
+                    with open(p, "rb") as f:
+                        self.put_bytes(self.log_key(run_id, task_id, stream), f.read())
+            shutil.rmtree(spool, ignore_errors=True)
+
+    def local_log_path(self, run_id: int, task_id: int, stream: str) -> str | None:
+        return self.path(self.log_key(run_id, task_id, stream)) if self.local else None
+
+    def read_log(self, run_id: int, task_id: int, stream: str = "stdout",
+                 lines: int | None = 5000) -> str:
+        key = self.log_key(run_id, task_id, stream)
+        if self.local:
+            try:
+                return _tail(self.path(key), lines)
+            except FileNotFoundError:
+                return ""
+        data = self.get_bytes(key)
+        if data is None:
+            return ""
+        text = data.decode("utf-8", errors="replace")
+        return _last_lines(text, lines)
+
+    def delete_run(self, run_id: int) -> None:
+        self.delete(f"results/{run_id}")
+        self.delete(f"logs/{run_id}")
+
+
+def _last_lines(text: str, lines: int | None) -> str:
+    if lines is None or lines <= 0:
+        return text if lines is None else ""
+    parts = text.splitlines(keepends=True)
+    return "".join(parts[-lines:])
+
+
+def _tail(path: str, lines: int | None) -> str:
+    """The last ``lines`` lines of a file without reading all of a large one."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if lines is None or size <= 1 << 20:
+            f.seek(0)
+            return _last_lines(f.read().decode("utf-8", errors="replace"), lines)
+        block = 1 << 16
+        pos, chunks, newlines = size, [], 0
+        while pos > 0 and newlines <= lines:
+            step = min(block, pos)
+            pos -= step
+            f.seek(pos)
+            chunk = f.read(step)
+            chunks.append(chunk)
+            newlines += chunk.count(b"\n")
+        data = b"".join(reversed(chunks)).decode("utf-8", errors="replace")
+        return _last_lines(data, lines)
