@@ -195,6 +195,10 @@ def prepare_forked_worker() -> None:
     sys.__stdout__, sys.__stderr__ = new_out, new_err  # type: ignore[misc]
     with contextlib.suppress(Exception):
         sys.stdin.close()
+    import faulthandler
+
+    # A task that segfaults leaves its Python stack in its own stderr log (fd 2 is the log).
+    faulthandler.enable(file=sys.stderr, all_threads=False)
 
 
 def worker_loop(conn: Any, nodes: tuple[NodeSpec, ...], io_: TaskIO) -> None:

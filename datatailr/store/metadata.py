@@ -311,7 +311,8 @@ class MetadataStore:
                 conn = stack.enter_context(self.write())
             run_id = int(conn.execute(runs.insert().values(
                 workflow_id=workflow_id, job_version=job_version, state=state,
-                created_at=time.time(), original_run_id=original_run_id, rerun_of=rerun_of,
+                created_at=round(time.time(), 6), original_run_id=original_run_id,
+                rerun_of=rerun_of,
                 full=full, trigger=trigger, scheduled_time=scheduled_time,
                 stop_requested=False, options=json.dumps(options or {}),
             )).inserted_primary_key[0])

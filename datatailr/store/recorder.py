@@ -47,6 +47,10 @@ class Recorder:
             elif isinstance(e, RunFinished):
                 statements.append(("run", {"run_id": e.run_id, "state": e.state,
                                            "end_time": e.time, "error": e.error}))
+        for _kind, values in statements:
+            for key in ("start_time", "end_time"):
+                if values.get(key) is not None:
+                    values[key] = _us(values[key])
         if statements:
             with self.metadata.write() as conn:
                 self.metadata.apply(conn, statements)
@@ -56,6 +60,12 @@ class Recorder:
 
     def close(self) -> None:
         pass
+
+
+def _us(t: float) -> float:
+    # Stored times are whole microseconds, so a datetime read back (microsecond resolution)
+    # converts to exactly the stored number and can be used as an inclusive bound.
+    return round(t, 6)
 
 
 def _task(run_id: int, task_id: int, state: str, start: float | None, end: float | None,

@@ -1,0 +1,67 @@
+"""Workflows as a user runs them: a script in a folder of its own, run with ``python``."""
+
+from __future__ import annotations
+
+import textwrap
+
+SCRIPT = textwrap.dedent('''
+    import logging
+    import sys
+
+    sys.path.insert(0, "libs")            # vendor examples add paths at run time
+    import shared_helpers                 # a module next to the script
+
+    from datatailr import task, workflow
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(message)s")
+    log = logging.getLogger("my_pipeline")   # created at import time
+
+    @task()
+    def extract():
+        log.info("extracting")
+        return shared_helpers.numbers()
+
+    @task()
+    def transform(values):
+        log.warning("%d values", len(values))
+        return [v * 2 for v in values]
+
+    @workflow(name="Script Pipeline")
+    def pipeline():
+        transform(extract())
+
+    if __name__ == "__main__":
+        run = pipeline(local_run=True)
+        print("RESULT", run.state, run.result("transform"))
+''')
+
+
+def write_project(folder):
+    (folder / "libs").mkdir()
+    (folder / "libs" / "shared_helpers.py").write_text("def numbers():\n    return [1, 2, 3]\n")
+    (folder / "my_pipeline.py").write_text(SCRIPT)
+    return folder / "my_pipeline.py"
+
+
+def test_a_script_runs_locally_and_its_logs_hold_what_its_loggers_wrote(tmp_path, run_python):
+    script = write_project(tmp_path)
+    done = run_python(script)
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "RESULT completed [2, 4, 6]"
+    assert "[extract] INFO extracting" in lines  # echoed live with the task's name
+    check = run_python(textwrap.dedent('''
+        from datatailr import Workflow
+        wf = Workflow("Script Pipeline")
+        run_id = wf.runs()[0]["run_id"]
+        print(repr(wf.logs(run_id, "extract")), repr(wf.logs(run_id, "transform")))
+    '''))
+    assert check.stdout == "'INFO extracting\\n' 'WARNING 3 values\\n'\n"
+
+
+def test_output_is_plain_lines_when_not_a_terminal(tmp_path, run_python):
+    done = run_python(write_project(tmp_path))
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("[")]
+    assert lines[0] == "▶ run 1 of Script Pipeline: 2 tasks"
+    assert lines[1:3] == ["  ▶ extract started", lines[2]]
+    assert lines[2].startswith("  ✓ extract completed in ")
+    assert lines[-2].startswith("■ run 1 completed in ")
