@@ -30,6 +30,8 @@ from datatailr.engine.worker import TaskCall, TaskOutcome
 
 STOP_POLL_SECONDS = 0.5
 TICK_SECONDS = 0.2
+#: Events reach listeners in batches at most this often (one transaction per batch).
+FLUSH_SECONDS = 0.05
 
 
 class Executor(Protocol):
@@ -60,13 +62,18 @@ class _Emitter:
         self.listeners = list(listeners)
         self.pending: list[RunEvent] = []
         self.last_tick = 0.0
+        self.last_flush = 0.0
 
     def emit(self, event: RunEvent) -> None:
         self.pending.append(event)
 
-    def flush(self) -> None:
+    def flush(self, force: bool = True) -> None:
         if not self.pending:
             return
+        now = time.monotonic()
+        if not force and now - self.last_flush < FLUSH_SECONDS:
+            return
+        self.last_flush = now
         batch, self.pending = self.pending, []
         for listener in self.listeners:
             listener.handle(batch)
@@ -142,9 +149,11 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
                 graph.requeue(task_id)
             for task_id in graph.take_ready():
                 submit(task_id)
-            out.flush()
+            out.flush(force=False)
             # How long may we sleep? Until the next retry, task timeout or stop poll.
             deadlines = [now + STOP_POLL_SECONDS]
+            if out.pending:
+                deadlines.append(now + FLUSH_SECONDS)
             deadlines += retry_at.values()
             for task_id, t0 in started.items():
                 limit = dag.nodes[task_id].timeout
@@ -199,7 +208,7 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
                     error = "Stopped on request."
                     stop_everything("stopped", error)
                     break
-            out.flush()
+            out.flush(force=False)
             out.tick(now)
     except BaseException:
         # KeyboardInterrupt in a notebook or terminal: stop the run cleanly, then re-raise.

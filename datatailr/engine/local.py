@@ -22,6 +22,9 @@ from typing import Any
 from datatailr.core.dag import NodeSpec
 from datatailr.engine.worker import TaskCall, TaskIO, TaskOutcome, prepare_forked_worker, worker_loop
 
+#: With tasks queued and none finished for this long, the pool adds a worker.
+GROW_AFTER = 0.004
+
 
 class _Worker:
     __slots__ = ("pid", "conn", "task_id")
@@ -59,6 +62,8 @@ class LocalExecutor:
         self.idle: deque[_Worker] = deque()
         self.queue: deque[TaskCall] = deque()
         self.by_task: dict[int, _Worker] = {}
+        self.cores = os.cpu_count() or 1
+        self.last_progress = time.monotonic()
 
     # -- pool -----------------------------------------------------------------------------
     def _fork(self) -> _Worker:
@@ -86,12 +91,24 @@ class LocalExecutor:
         self.queue.append(call)
         self._dispatch()
 
+    def _may_grow(self) -> bool:
+        """Add a worker for a queued task? At once up to the core count; beyond that only
+        while no task has finished for GROW_AFTER seconds - the pool is not keeping up, so the
+        tasks are waiting on something other than the CPU (sleep, I/O, a service) and every
+        ready task gets its own process; a stream of quick tasks never forks a crowd."""
+        if len(self.workers) >= self.max_workers:
+            return False
+        if len(self.workers) < self.cores:
+            return True
+        return time.monotonic() - self.last_progress >= GROW_AFTER
+
     def _dispatch(self) -> None:
         while self.queue:
             if self.idle:
                 worker = self.idle.popleft()
-            elif len(self.workers) < self.max_workers:
+            elif self._may_grow():
                 worker = self._fork()
+                self.last_progress = time.monotonic()  # one fork per quiet period
             else:
                 return
             call = self.queue.popleft()
@@ -112,6 +129,8 @@ class LocalExecutor:
             if timeout:
                 time.sleep(min(timeout, 0.05))
             return []
+        if self.queue and len(self.workers) < self.max_workers:
+            timeout = GROW_AFTER if timeout is None else min(timeout, GROW_AFTER)
         ready = wait_connections([w.conn for w in busy], timeout)
         messages: list[tuple] = []
         by_conn = {id(w.conn): w for w in busy}
@@ -124,6 +143,7 @@ class LocalExecutor:
                     messages.append(self._reap(worker))
                     break
                 if msg[0] == "done":
+                    self.last_progress = time.monotonic()
                     outcome: TaskOutcome = msg[1]
                     self.by_task.pop(outcome.task_id, None)
                     worker.task_id = None
