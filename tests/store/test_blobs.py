@@ -1,0 +1,57 @@
+"""Blob storage: atomic results, logs, and any fsspec URL."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from datatailr.store.blobs import BlobStore, UnpicklableResultError
+
+
+@pytest.mark.parametrize("kind", ["folder", "memory"])
+def test_results_round_trip_and_missing_ones_are_reported(tmp_path, kind):
+    url = str(tmp_path / "blobs") if kind == "folder" else f"memory://dt-test-{id(tmp_path)}"
+    store = BlobStore(url)
+    store.save_result(3, 1, {"a": [1, 2]})
+    assert store.load_result(3, 1) == {"a": [1, 2]}
+    assert store.load_result(3, 2, default=None) is None
+    with pytest.raises(KeyError):
+        store.load_result(3, 2)
+    assert (store.has_result(3, 1), store.has_result(3, 2)) == (True, False)
+    store.delete_run(3)
+    assert store.has_result(3, 1) is False
+
+
+def test_an_unpicklable_result_leaves_nothing_behind(tmp_path):
+    import threading
+
+    store = BlobStore(str(tmp_path))
+    with pytest.raises(UnpicklableResultError, match=r"_thread.lock\) cannot be pickled"):
+        store.save_result(1, 0, threading.Lock())
+    assert os.listdir(tmp_path / "results" / "1") == []
+
+
+def test_logs_tail_and_remote_upload(tmp_path):
+    local = BlobStore(str(tmp_path))
+    with local.log_files(1, 0) as (out, err):
+        with open(out, "w") as f:
+            f.write("".join(f"line {i}\n" for i in range(10)))
+    assert local.read_log(1, 0, "stdout", lines=2) == "line 8\nline 9\n"
+    assert local.read_log(1, 0, "stderr") == ""
+    remote = BlobStore(f"memory://dt-logs-{id(tmp_path)}")
+    with remote.log_files(1, 0) as (out, err):
+        with open(err, "w") as f:
+            f.write("oops\n")
+    assert (remote.read_log(1, 0, "stderr"), remote.local_log_path(1, 0, "stderr")) == (
+        "oops\n", None)
+
+
+def test_a_large_log_is_tailed_without_reading_it_whole(tmp_path):
+    store = BlobStore(str(tmp_path))
+    with store.log_files(1, 0) as (out, _):
+        with open(out, "w") as f:
+            for i in range(200_000):
+                f.write(f"{i:08d} xxxxxxxxxxxxxxxxxxxxxxxx\n")
+    assert store.read_log(1, 0, lines=3) == "".join(
+        f"{i:08d} xxxxxxxxxxxxxxxxxxxxxxxx\n" for i in (199_997, 199_998, 199_999))

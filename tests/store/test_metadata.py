@@ -1,0 +1,93 @@
+"""The metadata store on a real SQLite file: schema, versions, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from datatailr.errors import StorageError
+from datatailr.store.metadata import SCHEMA_VERSION, MetadataStore
+
+
+@pytest.fixture
+def url(tmp_path):
+    return f"sqlite:///{tmp_path / 'meta.db'}"
+
+
+def test_a_new_database_gets_the_schema_in_wal_mode(url, tmp_path):
+    store = MetadataStore(url)
+    assert store.schema_version() == SCHEMA_VERSION
+    with sqlite3.connect(tmp_path / "meta.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"meta", "workflows", "versions", "runs", "task_runs", "schedule_fires"}
+
+
+def test_a_newer_schema_is_refused_with_advice(url, tmp_path):
+    MetadataStore(url).dispose()
+    with sqlite3.connect(tmp_path / "meta.db") as raw:
+        raw.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(StorageError, match="schema version 99, newer than this datatailr"):
+        MetadataStore(url)
+
+
+def test_an_older_schema_is_migrated(url, tmp_path, monkeypatch):
+    from datatailr.store import metadata
+
+    MetadataStore(url).dispose()
+    with sqlite3.connect(tmp_path / "meta.db") as raw:
+        raw.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION - 1),))
+    ran = []
+    monkeypatch.setitem(metadata.MIGRATIONS, SCHEMA_VERSION - 1,
+                        lambda conn: ran.append(conn.exec_driver_sql("SELECT 1").scalar()))
+    assert MetadataStore(url).schema_version() == SCHEMA_VERSION
+    assert ran == [1]
+
+
+def _writer(url, slug, n, queue):
+    try:
+        store = MetadataStore(url)
+        with store.write() as conn:
+            wid = store.ensure_workflow(conn, slug, "dev", slug)
+        for _ in range(n):
+            run_id = store.create_run(workflow_id=wid, job_version=1, trigger="local",
+                                      task_names=["a", "b"])
+            store.update_run(run_id, state="completed")
+            store.list_runs(wid, limit=5)
+        queue.put(("ok", slug))
+    except Exception as exc:  # reported to the test, whatever it is
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_several_processes_write_at_once_without_locking_errors(url):
+    MetadataStore(url).dispose()
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(url, f"wf{i}", 40, queue)) for i in range(4)]
+    for p in procs:
+        p.start()
+    results = sorted(queue.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join()
+    assert results == [("ok", "wf0"), ("ok", "wf1"), ("ok", "wf2"), ("ok", "wf3")]
+    store = MetadataStore(url)
+    counts = [store.count_runs(w["workflow_id"]) for w in store.list_workflows("dev")]
+    assert counts == [40, 40, 40, 40]
+
+
+def test_a_pending_run_is_claimed_once(url):
+    store = MetadataStore(url)
+    with store.write() as conn:
+        wid = store.ensure_workflow(conn, "w", "dev", "w")
+    run_id = store.create_run(workflow_id=wid, job_version=1, trigger="deploy", task_names=["a"])
+    assert [store.claim_run(run_id, f"agent{i}") for i in range(3)] == [True, False, False]
+    assert store.pending_runs() == []
+
+
+def test_a_schedule_fires_once_per_due_time(url):
+    store = MetadataStore(url)
+    assert [store.record_fire(1, 60.0), store.record_fire(1, 60.0), store.record_fire(1, 120.0)
+            ] == [True, False, True]
+    assert store.last_fire(1) == 120.0
