@@ -370,6 +370,8 @@ class Workflow:
         platform = _platform()
         version = platform.metadata.get_version(row["workflow_id"], run["job_version"])
         specs = {t["id"]: t for t in (version["definition"]["tasks"] if version else [])}
+        default_resources = (version["definition"].get("options", {}).get("resources")
+                             if version else None)
         details = _run_dict(run, row)
         details["error"] = run.get("error")
         tasks = []
@@ -383,7 +385,7 @@ class Workflow:
                 "dependencies": list(spec.get("dependencies", [])),
                 "start_time": _dt(t["start_time"]),
                 "end_time": _dt(t["end_time"]),
-                "resources": spec.get("resources"),
+                "resources": spec.get("resources") or default_resources,
                 "attempts": int(t["attempts"] or 0),
                 "error": t["error"],
                 "result_from_run_id": t["result_run_id"] if reused else None,

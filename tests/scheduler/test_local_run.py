@@ -267,3 +267,25 @@ def test_results_are_read_back_in_another_process(home, run_python):
         print(wf.result(run_id={run.run_id}, task_name="add_two"), wf.runs()[0]["state"])
     """))
     assert done.stdout == "212 completed\n"
+
+
+def test_a_workflow_built_in_a_loop_with_hundreds_of_tasks(home):
+    @task()
+    def leaf(i):
+        return i
+
+    @task()
+    def layer_sum(*values):
+        return sum(values)
+
+    @workflow(name="wide loop")
+    def wide():
+        layer = [leaf(i).alias(f"leaf_{i:03d}") for i in range(300)]
+        sums = [layer_sum(*layer[i:i + 30]).alias(f"sum_{i // 30}") for i in range(0, 300, 30)]
+        layer_sum(*sums).alias("total")
+
+    run = wide(local_run=True, progress=False)
+    details = run.run_details()
+    assert (run.state, len(details["tasks"]), run.result("total")) == (
+        "completed", 311, sum(range(300)))
+    assert details["tasks"][0]["resources"] == {"memory": "100m", "cpu": 1.0, "vram": None}
