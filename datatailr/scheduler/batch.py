@@ -61,6 +61,24 @@ def _run_dict(row: dict, workflow: dict) -> dict:
     }
 
 
+def _reconcile(rows: list[dict]) -> None:
+    """A run shown as running whose process on this machine is gone is ``unknown``: nothing
+    stays running after its process ends, whether or not an agent is there to notice."""
+    import socket
+
+    from datatailr.scheduler.agent import pid_alive
+
+    host = None
+    for row in rows:
+        if row.get("state") != "running" or not row.get("pid"):
+            continue
+        host = host or socket.gethostname()
+        if row.get("host") == host and not pid_alive(row["pid"]):
+            _platform().metadata.mark_abandoned(row["run_id"], "unknown",
+                                                "The process running it died.")
+            row.update(_platform().metadata.get_run(row["run_id"]) or {})
+
+
 def _platform():
     from datatailr.scheduler.platform import current_platform
 
@@ -339,6 +357,7 @@ class Workflow:
         rows = _platform().metadata.list_runs(
             row["workflow_id"], start=_ts(start_time, "start_time"),
             end=_ts(end_time, "end_time"), state=state, limit=limit, offset=offset)
+        _reconcile(rows)
         result = [_run_dict(r, row) for r in rows]
         self._runs_cache, self._runs_cache_key = result, key
         return list(result)
@@ -356,6 +375,8 @@ class Workflow:
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"run_id={run_id!r}: give the integer id of a run.") from None
         run = _platform().metadata.get_run(run_id)
+        if run is not None:
+            _reconcile([run])
         if run is None or run["workflow_id"] != row["workflow_id"]:
             recent = [r["run_id"] for r in _platform().metadata.list_runs(
                 row["workflow_id"], limit=10)]

@@ -65,3 +65,49 @@ def test_output_is_plain_lines_when_not_a_terminal(tmp_path, run_python):
     assert lines[1:3] == ["  ▶ extract started", lines[2]]
     assert lines[2].startswith("  ✓ extract completed in ")
     assert lines[-2].startswith("■ run 1 completed in ")
+
+
+def test_a_local_run_whose_process_is_killed_does_not_stay_running(home, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from datatailr import Workflow
+
+    (tmp_path / "sleepy.py").write_text(textwrap.dedent('''
+        import time
+        from datatailr import task, workflow
+
+        @task()
+        def sleepy():
+            time.sleep(60)
+
+        @workflow(name="sleepy")
+        def wf():
+            sleepy()
+
+        wf(local_run=True)
+    '''))
+    env = {**os.environ, "DATATAILR_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "sleepy.py")], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    state = None
+    while time.monotonic() < deadline:
+        try:
+            runs = Workflow("sleepy").runs(refresh=True)
+        except ValueError:
+            runs = []
+        if runs and runs[0]["state"] == "running":
+            state = "running"
+            break
+        time.sleep(0.05)
+    assert state == "running"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    [run] = Workflow("sleepy").runs()
+    assert run["state"] == "unknown"
+    [t] = Workflow("sleepy").run_details(run["run_id"])["tasks"]
+    assert (t["state"], t["error"]) == ("unknown", "The process running it died.")
