@@ -20,8 +20,12 @@ from datatailr.core.environment import Environment, resolve_environment
 from datatailr.core.names import display_name_from_function, slugify
 from datatailr.core.resources import Resources
 from datatailr.core.schedule import Schedule
+from datatailr.core.states import ALL_STATES as STATES
 from datatailr.core.states import FINISHED_STATES
 from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError
+
+__all__ = ["FINISHED_STATES", "STATES", "Run", "Workflow", "WorkflowFunction", "list_workflows",
+           "workflow"]
 
 # -- conversions ---------------------------------------------------------------------------
 
@@ -295,6 +299,11 @@ class Workflow:
                 f"{self.environment.value!r}; versions: {known or '(none)'}."
             )
         return row
+
+    def run(self, run_id: int) -> Run:
+        """A handle on one run of this workflow."""
+        run, _ = self._run(run_id)
+        return Run(self, run["run_id"])
 
     @classmethod
     def for_run(cls, run_id: int, environment: Environment | str | None = None) -> Workflow:

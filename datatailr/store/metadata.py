@@ -213,7 +213,7 @@ class MetadataStore:
         with self.read() as conn:
             rows = conn.execute(
                 sa.select(workflows).where(workflows.c.environment == environment)
-                .order_by(workflows.c.name)
+                .order_by(workflows.c.slug)
             ).all()
             return [_row(r) for r in rows]
 
