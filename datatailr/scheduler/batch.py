@@ -187,8 +187,9 @@ class WorkflowFunction:
 
         agent = ensure_agent()
         if self.schedule is not None:
-            print(f"Deployed {self.name!r} version {job_version} to {env.value}: it runs "
-                  f"{self.schedule.describe()} on the local agent (pid {agent['pid']}).")
+            print(f"Deployed {self.name!r} version {job_version} to {env.value}: the local "
+                  f"agent (pid {agent['pid']}) runs it on its schedule, "
+                  f"{self.schedule.describe()!r} ({self.schedule}).")
             return handle
         run = handle.start(_quiet=True)
         print(f"Deployed {self.name!r} version {job_version} to {env.value}: run {run.run_id} "
@@ -207,9 +208,8 @@ class WorkflowFunction:
                          options={"fail_after": self.fail_after, "env_vars": self.env_vars})
         listeners: list[Any] = []
         if progress:
-            # The echo goes first so a task's last lines print before its "completed" line.
-            listeners.append(LiveLogEcho(dag, run_id, platform.blobs.local_log_path))
-            listeners.append(make_progress(dag, self.name))
+            echo = LiveLogEcho(dag, run_id, platform.blobs.local_log_path)
+            listeners.append(make_progress(dag, self.name, echo=echo))
         execute(platform, run_id, dag, workflow_name=self.name, listeners=listeners)
         run = Run(handle, run_id)
         if raise_on_failure and run.state != "completed":
@@ -610,7 +610,8 @@ class Run:
         text = (f"<Run {self.run_id} of {self.workflow.name!r} ({self.workflow.environment.value})"
                 f": {row['state']}")
         if row["state"] == "failed":
-            text += f" - failed: {', '.join(self.failed_tasks)}"
+            failed = self.failed_tasks
+            text += f" (failed task{'s' if len(failed) != 1 else ''}: {', '.join(failed)})"
         return text + ">"
 
 

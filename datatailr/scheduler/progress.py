@@ -22,11 +22,17 @@ _MARK = {"completed": "✓", "failed": "✗", "did_not_run": "-", "stopped": "�
 class PlainProgress:
     """A line per task start and end, and one for the run."""
 
-    def __init__(self, dag: Dag, title: str, stream: TextIO | None = None) -> None:
+    def __init__(self, dag: Dag, title: str, stream: TextIO | None = None,
+                 echo: LiveLogEcho | None = None) -> None:
         self.dag = dag
         self.title = title
         self.stream = stream or sys.stdout
         self.start: float | None = None
+        #: the live log echo, driven per event so a task's lines print between its
+        #: "started" and "completed" lines
+        self.echo = echo
+        if echo is not None:
+            echo.printer = self._print
 
     def _print(self, text: str) -> None:
         with contextlib.suppress(Exception):
@@ -34,11 +40,16 @@ class PlainProgress:
 
     def handle(self, events: list[RunEvent]) -> None:
         for e in events:
+            if self.echo is not None and isinstance(e, TaskFinished):
+                self.echo.handle([e])  # its last lines first
             if isinstance(e, RunStarted):
                 self.start = e.time
-                self._print(f"▶ run {e.run_id} of {self.title}: {len(self.dag.nodes)} tasks")
+                n = len(self.dag.nodes)
+                self._print(f"▶ run {e.run_id} of {self.title}: {n} task{'s' if n != 1 else ''}")
             elif isinstance(e, TaskStarted):
                 self._print(f"  ▶ {self.dag.nodes[e.task_id].name} started")
+                if self.echo is not None:
+                    self.echo.handle([e])
             elif isinstance(e, TaskRetrying):
                 self._print(f"  ↻ {self.dag.nodes[e.task_id].name} failed ({e.error}); "
                             f"attempt {e.attempt}")
@@ -59,17 +70,20 @@ class PlainProgress:
                     f" - {e.error}" if e.error and e.state != "completed" else ""))
 
     def tick(self) -> None:
-        pass
+        if self.echo is not None:
+            self.echo.tick()
 
     def close(self) -> None:
-        pass
+        if self.echo is not None:
+            self.echo.close()
 
 
 class RichProgress(PlainProgress):
     """A progress bar on a terminal, with the task lines printed above it."""
 
-    def __init__(self, dag: Dag, title: str, stream: TextIO | None = None) -> None:
-        super().__init__(dag, title, stream)
+    def __init__(self, dag: Dag, title: str, stream: TextIO | None = None,
+                 echo: LiveLogEcho | None = None) -> None:
+        super().__init__(dag, title, stream, echo)
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -99,9 +113,11 @@ class RichProgress(PlainProgress):
         self.progress.refresh()
 
     def tick(self) -> None:
+        super().tick()
         self.progress.refresh()
 
     def close(self) -> None:
+        super().close()
         self.progress.stop()
 
 
@@ -168,9 +184,11 @@ class LiveLogEcho:
                         print(text, file=self.stream, flush=True)
 
 
-def make_progress(dag: Dag, title: str, stream: TextIO | None = None) -> PlainProgress:
+def make_progress(dag: Dag, title: str, stream: TextIO | None = None,
+                  echo: LiveLogEcho | None = None) -> PlainProgress:
+    """A bar on a terminal, plain lines elsewhere (pipes, CI logs, notebooks)."""
     stream = stream or sys.stdout
     is_tty = hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
     if is_tty and "ipykernel" not in sys.modules:
-        return RichProgress(dag, title, stream)
-    return PlainProgress(dag, title, stream)
+        return RichProgress(dag, title, stream, echo)
+    return PlainProgress(dag, title, stream, echo)

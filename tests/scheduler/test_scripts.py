@@ -101,8 +101,10 @@ def test_a_local_run_whose_process_is_killed_does_not_stay_running(home, tmp_pat
         except ValueError:
             runs = []
         if runs and runs[0]["state"] == "running":
-            state = "running"
-            break
+            [task] = Workflow("sleepy").run_details(runs[0]["run_id"])["tasks"]
+            if task["state"] == "running":
+                state = "running"
+                break
         time.sleep(0.05)
     assert state == "running"
     os.killpg(proc.pid, signal.SIGKILL)
