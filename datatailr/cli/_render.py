@@ -198,7 +198,7 @@ def history_legend(states: Iterable[str | None]) -> str:
     """What the marks of the shown strips mean (only those that appear)."""
     present = set(states)
     marks = [f"{mark}={state}" for state, mark in _STATE_MARK.items() if state in present]
-    return "History, oldest to newest: " + ", ".join(marks) + "."
+    return ("History, oldest to newest: " + ", ".join(marks) + ".") if marks else ""
 
 
 # ---------------------------------------------------------------- output
@@ -323,8 +323,15 @@ class Printer:
             show_edge=False,
             header_style="bold",
         )
-        for col in cols:
-            table.add_column(col.header.upper(), justify=col.justify, no_wrap=col.no_wrap)  # type: ignore[arg-type]
+        for i, col in enumerate(cols):
+            # A no-wrap column is never cut: it gets the width of its longest cell, and the
+            # wrapping columns (a schedule's description, an error) give way on narrow screens.
+            widest = max([len(col.header)] + [len(_cell_text(row[i])) for row in cells]
+                         ) if col.no_wrap else None
+            table.add_column(col.header.upper(), justify=col.justify,  # type: ignore[arg-type]
+                             no_wrap=col.no_wrap,
+                             min_width=widest,
+                             overflow="fold")
         for row in cells:
             table.add_row(*(self._rich_cell(c) for c in row))
         self.console.print(table)
@@ -364,3 +371,9 @@ def flush_stdout() -> None:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
+
+
+def _cell_text(cell: Any) -> str:
+    if isinstance(cell, Strip):
+        return "".join(m.text for m in cell.marks) or "-"
+    return str(getattr(cell, "text", cell))

@@ -172,6 +172,11 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
         emit_json(workflows)
         return
     out = Printer()
+    # The human text of a schedule needs room; on a narrow terminal the cron string stays and
+    # `dt job get` has the words.
+    import shutil
+
+    wide = not out.rich or shutil.get_terminal_size((120, 24)).columns >= 120
     rows = []
     for wf in workflows:
         last = wf.get("last_run") or {}
@@ -180,7 +185,8 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
                 wf.get("name"),
                 wf.get("job_version"),
                 wf.get("task_count"),
-                schedule_text(wf.get("schedule"), wf.get("schedule_description")),
+                schedule_text(wf.get("schedule"),
+                              wf.get("schedule_description") if wide else None),
                 state_cell(wf.get("state")),
                 fmt_time(last.get("start_time") or last.get("created_at")) if last else "-",
                 history_strip(wf.get("recent_runs") or []),
@@ -189,21 +195,21 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
     filtered = " matching the filter" if (filters or states) else ""
     out.table(
         [
-            Column("name"),
-            Column("version", "right"),
-            Column("tasks", "right"),
-            Column("schedule"),
-            Column("state"),
-            Column("last run", no_wrap=True),
-            Column("history (last 10)", no_wrap=True),
+            Column("name", no_wrap=True),
+            Column("version", "right", no_wrap=True),
+            Column("tasks", "right", no_wrap=True),
+            Column("schedule", no_wrap=not wide),
+            Column("state", no_wrap=True),
+            Column("last run"),
+            Column("history (last 10)"),
         ],
         rows,
         empty=f"No workflows{filtered} in {env}.",
     )
-    if rows and out.rich:
-        note(
-            history_legend(r.get("state") for wf in workflows for r in wf.get("recent_runs") or [])
-        )
+    legend = history_legend(
+        r.get("state") for wf in workflows for r in wf.get("recent_runs") or [])
+    if rows and out.rich and legend:
+        note(legend)
 
 
 # ---------------------------------------------------------------- get
