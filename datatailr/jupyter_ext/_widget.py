@@ -1,0 +1,568 @@
+"""The results explorer widget: state in synced traits, actions as custom messages.
+
+The kernel owns the state; the front end (js/, built into static/explorer.js) renders it and
+turns clicks into messages. Every message is ``{"type": ..., "req": n, ...}`` and is answered
+with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the traits are updated.
+
+    front end -> kernel                          kernel -> front end
+    hello / bye            a view attached/left   ack            every request
+    set_environment        {environment}          insert_cell    {code, variable}
+    select_workflow        {workflow, run_id?}
+    set_range              {start_time, end_time} (ISO UTC or null)
+    set_page               {page}
+    select_run             {run_id}
+    select_task            {run_id, task_id, result?}  result: also preview its value
+    task_result            preview of the selected task's return value
+    rerun                  {run_id, version, full} -> ack carries the new run_id
+    load_result            {run_id, task_id} -> a kernel variable, then insert_cell
+    inserted               {variable, where, ok}  what the front end did with insert_cell
+    refresh / dismiss_error
+
+Reads go through the public API only (``datatailr.scheduler.batch``: ``list_workflows`` and
+``Workflow``); never the store or the engine. The state holds the workflow list and the first
+page of runs from the start, so the widget paints at once, also before any front end exists.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import anywidget
+import traitlets
+
+from datatailr.jupyter_ext import _payload
+from datatailr.jupyter_ext._live import Poller
+
+ENVIRONMENTS = ["dev", "pre", "prod"]
+ACTIVE_STATES = frozenset({"pending", "scheduled", "running"})
+ENV_VARIABLE = "DATATAILR_JOB_ENVIRONMENT"
+
+
+def _public_api() -> ModuleType:
+    import datatailr.scheduler.batch as batch
+
+    return batch
+
+
+def default_environment() -> str:
+    """$DATATAILR_JOB_ENVIRONMENT, else dev (API.md), validated by the public Environment."""
+    from datatailr import Environment
+
+    return Environment.parse(os.environ.get(ENV_VARIABLE) or "dev").value
+
+
+def parse_environment(value: Any) -> str:
+    from datatailr import Environment
+
+    return Environment.parse(value).value
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"Not a date and time: {text!r} (use ISO 8601, e.g. 2026-11-27T13:00Z).") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _error_text(exc: BaseException) -> str:
+    from datatailr.errors import DatatailrError
+
+    if isinstance(exc, (DatatailrError, ValueError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _int_or_none(value: Any, what: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{what}={value!r}: give a whole number.")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}={value!r}: give a whole number.") from None
+
+
+class ExplorerWidget(anywidget.AnyWidget):
+    """%dt_runs: workflows, runs, a run's DAG, a task's logs and result, rerun, load."""
+
+    _esm = Path(__file__).parent / "static" / "explorer.js"
+
+    environments = traitlets.List(traitlets.Unicode(), ENVIRONMENTS).tag(sync=True)
+    environment = traitlets.Unicode("dev").tag(sync=True)
+    workflows: traitlets.List[dict] = traitlets.List().tag(sync=True)
+    workflow = traitlets.Unicode("").tag(sync=True)  # slug; "" = the overview
+    start_time = traitlets.Unicode("").tag(sync=True)  # ISO UTC or ""
+    end_time = traitlets.Unicode("").tag(sync=True)
+    page = traitlets.Int(0).tag(sync=True)
+    page_size = traitlets.Int(20).tag(sync=True)
+    run_count = traitlets.Int(0).tag(sync=True)
+    runs: traitlets.List[dict] = traitlets.List().tag(sync=True)
+    run_id = traitlets.Int(None, allow_none=True).tag(sync=True)
+    run = traitlets.Dict().tag(sync=True)  # run_details of run_id, {} when none
+    task_id = traitlets.Int(None, allow_none=True).tag(sync=True)
+    task = traitlets.Dict().tag(sync=True)  # the selected task: logs, result preview
+    versions: traitlets.List[dict] = traitlets.List().tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    live = traitlets.Bool(False).tag(sync=True)
+    loaded = traitlets.Dict().tag(sync=True)  # last "load into a cell": variable, code, ...
+
+    def __init__(self, workflow: str | None = None, environment: Any = None, *,
+                 page_size: int = 20, poll_interval: float | None = 1.0,
+                 idle_interval: float = 5.0, shell: Any = None, api: Any = None) -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+        self._api = api if api is not None else _public_api()
+        self._shell = shell
+        self._handles: dict[tuple[str, str], Any] = {}
+        self._views = 0
+        self._had_views = False
+        self._closed = False
+        self._result_wanted = False
+        self._last_value: tuple[tuple[int, int], Any] | None = None
+        self._assigned: dict[str, tuple[int, int]] = {}
+        # The last messages the front end sent, for tests and debugging.
+        self.messages: collections.deque[dict] = collections.deque(maxlen=500)
+        self._handlers = {
+            "hello": self._on_hello, "bye": self._on_bye,
+            "set_environment": self._on_set_environment,
+            "select_workflow": self._on_select_workflow, "set_range": self._on_set_range,
+            "set_page": self._on_set_page, "select_run": self._on_select_run,
+            "select_task": self._on_select_task, "task_result": self._on_task_result,
+            "rerun": self._on_rerun, "load_result": self._on_load_result,
+            "inserted": self._on_inserted, "refresh": self._on_refresh,
+            "dismiss_error": self._on_dismiss_error,
+        }
+        self.on_msg(self._on_custom_msg)
+        with self.hold_sync():
+            self.page_size = int(page_size)
+            try:
+                self.environment = (parse_environment(environment) if environment is not None
+                                    else default_environment())
+                self._load_workflows()
+                if workflow:
+                    self._select_workflow(self._resolve_slug(workflow))
+                else:
+                    self.status = self._overview_status()
+            except Exception as exc:  # show it in the widget: the magic must not raise
+                self.error = _error_text(exc)
+        self._poller: Poller | None = None
+        if poll_interval:
+            self._poller = Poller(self, poll_interval, max(idle_interval, poll_interval))
+            self._poller.start()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @traitlets.observe("comm")
+    def _on_comm(self, change: dict) -> None:
+        comm = change["new"]
+        if comm is not None and hasattr(comm, "on_close"):
+            comm.on_close(lambda _msg: self._stop_polling())
+
+    def close(self) -> None:
+        """Close the widget and stop refreshing it."""
+        self._stop_polling()
+        super().close()
+
+    def _stop_polling(self) -> None:
+        self._closed = True
+        poller, self._poller = getattr(self, "_poller", None), None
+        if poller is not None:
+            poller.stop()
+
+    @property
+    def polling(self) -> bool:
+        """True while the live-update thread is alive."""
+        return self._poller is not None and self._poller.alive
+
+    @property
+    def polling_paused(self) -> bool:
+        # A front end showed this widget and every view is gone (cell cleared): no one looks.
+        return self._had_views and self._views <= 0
+
+    def _ipython_display_(self) -> None:
+        # The magic displays the widget and returns it; IPython would show the returned value
+        # a second time. It sets this flag for the rest of its cell.
+        if getattr(self, "_skip_display", False):
+            self._skip_display = False
+            return
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_() if callable(self._repr_mimebundle_) else None
+        if bundle is None:
+            display({"text/plain": repr(self)}, raw=True)
+            return
+        data, metadata = bundle
+        display(data, metadata=metadata, raw=True)
+
+    # -- messages ---------------------------------------------------------------------------
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        req = content.get("req")
+        self.messages.append(content)
+        reply: dict[str, Any] = {"type": "ack", "req": req, "ok": True}
+        try:
+            handler = self._handlers.get(str(kind))
+            if handler is None:
+                raise ValueError(f"Unknown message type {kind!r}.")
+            with self._lock:
+                extra = handler(content)
+                if kind not in ("hello", "bye", "inserted") and self.error:
+                    self.error = ""
+            reply.update(extra or {})
+        except Exception as exc:
+            text = _error_text(exc)
+            with self._lock:
+                self.error = text
+            reply.update(ok=False, error=text)
+        if kind != "bye" and not self._closed:
+            self.send(reply)
+
+    def _on_hello(self, _msg: dict) -> None:
+        self._views += 1
+        self._had_views = True
+        if self._poller is not None:
+            self._poller.wake()
+
+    def _on_bye(self, _msg: dict) -> None:
+        self._views = max(0, self._views - 1)
+
+    def _on_set_environment(self, msg: dict) -> None:
+        env = parse_environment(msg.get("environment"))
+        keep = self.workflow
+        self.environment = env
+        self._load_workflows()
+        slugs = {w["slug"] for w in self.workflows}
+        if keep and keep in slugs:
+            self._select_workflow(keep)
+        else:
+            self._show_overview()
+            if keep:
+                self.status = f"{keep} does not exist in {env}: showing the overview."
+
+    def _on_select_workflow(self, msg: dict) -> None:
+        slug = str(msg.get("workflow") or "")
+        if not slug:
+            self._show_overview()
+            return
+        self._select_workflow(self._resolve_slug(slug), _int_or_none(msg.get("run_id"), "run_id"))
+
+    def _on_set_range(self, msg: dict) -> None:
+        start, end = _parse_time(msg.get("start_time")), _parse_time(msg.get("end_time"))
+        if start and end and start > end:
+            raise ValueError("The range starts after it ends: pick a start before the end.")
+        self.start_time = _payload.iso(start) or ""
+        self.end_time = _payload.iso(end) or ""
+        self.page = 0
+        if self.workflow:
+            self._load_runs()
+            self._keep_or_pick_run()
+
+    def _on_set_page(self, msg: dict) -> None:
+        page = _int_or_none(msg.get("page"), "page") or 0
+        self.page = max(0, page)
+        self._load_runs()
+
+    def _on_select_run(self, msg: dict) -> None:
+        run_id = _int_or_none(msg.get("run_id"), "run_id")
+        self._select_run(run_id)
+
+    def _on_select_task(self, msg: dict) -> None:
+        run_id = _int_or_none(msg.get("run_id"), "run_id")
+        if run_id is not None and run_id != self.run_id:
+            self._select_run(run_id)
+        task_id = _int_or_none(msg.get("task_id"), "task_id")
+        self._result_wanted = bool(msg.get("result"))
+        self._select_task(task_id)
+
+    def _on_task_result(self, _msg: dict) -> None:
+        self._result_wanted = True
+        if self.task_id is not None and self.run_id is not None:
+            self.task = {**self.task, "result": self._preview(self.run_id, self.task_id)}
+
+    def _on_rerun(self, msg: dict) -> dict:
+        run_id = _int_or_none(msg.get("run_id"), "run_id")
+        if run_id is None:
+            raise ValueError("Rerun which run? No run_id given.")
+        version = _int_or_none(msg.get("version"), "version")
+        if version is not None and version < 1:
+            raise ValueError(f"version={version}: versions start at 1.")
+        new = self._handle().rerun(run_id, version=version, full=bool(msg.get("full")))
+        new_id = int(new.run_id)
+        self.page = 0
+        self._load_runs()
+        self._select_run(new_id)
+        what = "full rerun" if msg.get("full") else "rerun"
+        self.status = (f"Started run #{new_id}, a {what} of #{run_id}"
+                       + (f" with version {version}" if version is not None else "") + ".")
+        if self._poller is not None:
+            self._poller.wake()
+        return {"run_id": new_id}
+
+    def _on_load_result(self, msg: dict) -> dict:
+        run_id = _int_or_none(msg.get("run_id"), "run_id")
+        task_id = _int_or_none(msg.get("task_id"), "task_id")
+        if run_id is None or task_id is None:
+            raise ValueError("Load which result? Give run_id and task_id.")
+        variable, code = self.load_result(run_id, task_id)
+        self.send({"type": "insert_cell", "code": code, "variable": variable})
+        return {"variable": variable}
+
+    def _on_inserted(self, msg: dict) -> None:
+        if self.loaded.get("variable") == msg.get("variable"):
+            ok = bool(msg.get("ok"))
+            self.loaded = {**self.loaded, "inserted": ok, "where": str(msg.get("where") or "")}
+            self.status = (f"Loaded into {self.loaded['variable']}; the cell that loads it is below."
+                           if ok else f"Loaded into {self.loaded['variable']}. Copy the line "
+                           "below into a cell to load it again later.")
+
+    def _on_refresh(self, _msg: dict) -> None:
+        self.refresh()
+
+    def _on_dismiss_error(self, _msg: dict) -> None:
+        self.error = ""
+
+    # -- state loading (public API only) ------------------------------------------------------
+    def _handle(self, slug: str | None = None) -> Any:
+        slug = slug or self.workflow
+        key = (slug, self.environment)
+        handle = self._handles.get(key)
+        if handle is None:
+            handle = self._api.Workflow(name=slug, environment=self.environment,
+                                        get_existing=True)
+            self._handles[key] = handle
+        return handle
+
+    def _resolve_slug(self, name: str) -> str:
+        """A workflow's slug from its display name or slug (through Workflow's own lookup)."""
+        for w in self.workflows:
+            if name in (w["slug"], w["name"]):
+                return str(w["slug"])
+        handle = self._api.Workflow(name=name, environment=self.environment, get_existing=True)
+        self._handles[(handle.slug, self.environment)] = handle
+        return str(handle.slug)
+
+    def _overview_status(self) -> str:
+        n = len(self.workflows)
+        return f"{n} workflow{'' if n == 1 else 's'} in {self.environment}."
+
+    def _load_workflows(self) -> None:
+        self.workflows = [_payload.workflow_json(w) for w in self._api.list_workflows(self.environment)]
+
+    def _show_overview(self) -> None:
+        self.workflow = ""
+        self.runs, self.run_count, self.page = [], 0, 0
+        self._clear_run()
+        self.versions = []
+        self.status = self._overview_status()
+
+    def _clear_run(self) -> None:
+        self.run_id = None
+        self.run = {}
+        self._clear_task()
+
+    def _clear_task(self) -> None:
+        self.task_id = None
+        self.task = {}
+        self._result_wanted = False
+
+    def _select_workflow(self, slug: str, run_id: int | None = None) -> None:
+        handle = self._handle(slug)
+        self.workflow = slug
+        self.page = 0
+        self._clear_run()
+        self.versions = [_payload.version_json(v) for v in handle.versions()]
+        self._load_runs()
+        if run_id is not None:
+            self._select_run(run_id)
+        else:
+            self._keep_or_pick_run()
+        self.status = f"{handle.name} · {self.environment}"
+
+    def _range(self) -> tuple[datetime | None, datetime | None]:
+        return _parse_time(self.start_time), _parse_time(self.end_time)
+
+    def _load_runs(self) -> None:
+        handle = self._handle()
+        start, end = self._range()
+        count = int(handle.count_runs(start_time=start, end_time=end))
+        pages = max(1, -(-count // max(1, self.page_size)))
+        if self.page >= pages:
+            self.page = pages - 1
+        rows = handle.runs(start_time=start, end_time=end, refresh=True, limit=self.page_size,
+                           offset=self.page * self.page_size)
+        with self.hold_sync():
+            self.run_count = count
+            self.runs = [_payload.run_json(r) for r in rows]
+
+    def _keep_or_pick_run(self) -> None:
+        """After the list changed: keep the selected run if shown, else open the newest."""
+        ids = [r["run_id"] for r in self.runs]
+        if self.run_id is not None and self.run_id in ids:
+            return
+        self._select_run(ids[0] if ids else None)
+
+    def _select_run(self, run_id: int | None) -> None:
+        if run_id is None:
+            self._clear_run()
+            return
+        details = _payload.details_json(self._handle().run_details(run_id))
+        with self.hold_sync():
+            if run_id != self.run_id:
+                self._clear_task()
+            self.run_id = run_id
+            self.run = details
+
+    def _select_task(self, task_id: int | None) -> None:
+        if task_id is None or self.run_id is None:
+            self._clear_task()
+            return
+        names = {t["id"]: t for t in self.run.get("tasks", [])}
+        if task_id not in names:
+            raise ValueError(f"Run {self.run_id} has no task id {task_id}; task ids: {sorted(names)}.")
+        self.task_id = task_id
+        self.task = self._task_view(names[task_id], keep_result=False)
+
+    def _task_view(self, task: dict, keep_result: bool) -> dict:
+        """The selected task with its log tails (and its result preview if asked for)."""
+        assert self.run_id is not None
+        handle = self._handle()
+        out_text, out_cut = _payload.log_tail(
+            handle.logs(self.run_id, task_id=task["id"], lines=_payload.LOG_LINES + 1))
+        err_text, err_cut = _payload.log_tail(
+            handle.logs(self.run_id, task_id=task["id"], stderr=True, lines=_payload.LOG_LINES + 1))
+        view = {
+            **task, "run_id": self.run_id, "task_id": task["id"], "task_name": task["name"],
+            "stdout": out_text, "stderr": err_text, "stdout_truncated": out_cut,
+            "stderr_truncated": err_cut, "log_lines": _payload.LOG_LINES, "result": None,
+        }
+        if keep_result and self.task.get("result") is not None and self.task.get("state") == task["state"]:
+            view["result"] = self.task["result"]
+        elif self._result_wanted:
+            view["result"] = self._preview(self.run_id, task["id"])
+        return view
+
+    def _value(self, run_id: int, task_id: int) -> Any:
+        key = (run_id, task_id)
+        if self._last_value is not None and self._last_value[0] == key:
+            return self._last_value[1]
+        value = self._handle().result(run_id, task_id=task_id)
+        if value is not None:
+            self._last_value = (key, value)
+        return value
+
+    def _preview(self, run_id: int, task_id: int) -> dict:
+        try:
+            return _payload.preview_value(self._value(run_id, task_id))
+        except Exception as exc:
+            return {"kind": "error", "type": "", "summary": "",
+                    "text": f"Could not load the result: {_error_text(exc)}"}
+
+    # -- public -------------------------------------------------------------------------------
+    def load_result(self, run_id: int, task_id: int) -> tuple[str, str]:
+        """Put a task's result in the kernel under a new variable; returns (variable, code)."""
+        with self._lock:
+            details = self.run if self.run.get("run_id") == run_id else \
+                _payload.details_json(self._handle().run_details(run_id))
+            names = {t["id"]: t["name"] for t in details.get("tasks", [])}
+            if task_id not in names:
+                raise ValueError(f"Run {run_id} has no task id {task_id}; task ids: {sorted(names)}.")
+            task_name = names[task_id]
+            value = self._value(run_id, task_id)
+            ns = self._user_ns()
+            taken = {k for k in (ns or {}) if self._assigned.get(k) != (run_id, task_id)}
+            mine = [k for k, v in self._assigned.items() if v == (run_id, task_id) and k not in taken]
+            variable = mine[0] if mine else _payload.variable_name(task_name, run_id, taken)
+            if ns is not None:
+                ns[variable] = value
+            self._assigned[variable] = (run_id, task_id)
+            handle = self._handle()
+            code = _payload.load_code(handle.name, self.environment, run_id, task_name, variable)
+            self.loaded = {"variable": variable, "code": code, "run_id": run_id,
+                           "task_id": task_id, "task_name": task_name, "inserted": None,
+                           "in_kernel": ns is not None}
+            self.status = (f"Loaded {task_name} of run #{run_id} into {variable}."
+                           if ns is not None else "No kernel namespace: copy the line below.")
+            return variable, code
+
+    def _user_ns(self) -> dict | None:
+        if self._shell is not None:
+            return self._shell.user_ns
+        ipython = sys.modules.get("IPython")  # never import it: only use a running one
+        get = getattr(ipython, "get_ipython", None)
+        shell = get() if callable(get) else None
+        return getattr(shell, "user_ns", None)
+
+    def refresh(self) -> None:
+        """Reload everything shown from the store."""
+        with self._lock, self.hold_sync():
+            self._handles.clear()
+            self._load_workflows()
+            if self.workflow:
+                self.versions = [_payload.version_json(v) for v in self._handle().versions()]
+                self._load_runs()
+                if self.run_id is not None:
+                    self._select_run(self.run_id)
+                    self._refresh_task()
+                else:
+                    self._keep_or_pick_run()
+            else:
+                self.status = self._overview_status()
+
+    def _refresh_task(self) -> None:
+        if self.task_id is None:
+            return
+        tasks = {t["id"]: t for t in self.run.get("tasks", [])}
+        if self.task_id in tasks:
+            self.task = self._task_view(tasks[self.task_id], keep_result=True)
+
+    def poll_once(self) -> bool:
+        """One step of live updates: refresh what may have changed. True while active."""
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                with self.hold_sync():
+                    active = self._poll()
+                    self.live = active
+                return active
+            except Exception as exc:
+                self.error = f"Live update failed: {_error_text(exc)}"
+                self.live = False
+                return False
+
+    def _poll(self) -> bool:
+        if not self.workflow:
+            self._load_workflows()
+            return any(w.get("state") in ACTIVE_STATES for w in self.workflows)
+        if self.page == 0 or any(r["state"] in ACTIVE_STATES for r in self.runs):
+            before = [r["run_id"] for r in self.runs]
+            self._load_runs()
+            if self.run_id is None and self.runs and self.runs[0]["run_id"] not in before:
+                self._select_run(self.runs[0]["run_id"])
+        if self.run_id is not None and self._run_active():
+            self._select_run(self.run_id)
+            task = next((t for t in self.run.get("tasks", []) if t["id"] == self.task_id), None)
+            if task is not None and (task["state"] in ACTIVE_STATES
+                                     or task["state"] != self.task.get("state")):
+                self._refresh_task()
+        return self._run_active() or any(r["state"] in ACTIVE_STATES for r in self.runs)
+
+    def _run_active(self) -> bool:
+        return self.run.get("state") in ACTIVE_STATES or any(
+            t.get("state") in ACTIVE_STATES for t in self.run.get("tasks", []))

@@ -1,0 +1,187 @@
+// @ts-check
+/** The run table of the selected workflow: reruns grouped under their original, paging. */
+import { h, replace } from "../dom.js";
+import { elapsed, formatCount, formatDuration, formatTime, isActive } from "../format.js";
+import { groupRuns, pageInfo } from "../runs.js";
+import { badge } from "./overview.js";
+
+/** @typedef {import("../app.js").Ctx} Ctx */
+
+/** @param {Ctx} ctx */
+export function createRunsPanel(ctx) {
+  /** @type {Set<number>} */
+  const collapsed = new Set();
+  const count = h("span", { class: "dt-count" });
+  const tbody = h("tbody");
+  const pager = h("div", { class: "dt-pager" });
+  const scroll = h(
+    "div",
+    { class: "dt-runs-scroll" },
+    h(
+      "table",
+      { class: "dt-table dt-runs-table" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { text: "" }),
+          h("th", { text: "Run" }),
+          h("th", { text: "State" }),
+          h("th", { text: "Start (UTC)" }),
+          h("th", { class: "dt-num", text: "Duration" }),
+          h("th", { text: "Version" }),
+          h("th", { text: "" }),
+        ),
+      ),
+      tbody,
+    ),
+  );
+  const el = h("div", { class: "dt-panel dt-runs-panel" }, h("div", { class: "dt-h" }, "Runs", count), scroll, pager);
+
+  /** @type {Record<string, any>} */
+  let last = {};
+  /** @param {Record<string, any>} st */
+  function render(st) {
+    const info = pageInfo(st.page, st.page_size, st.run_count);
+    const ranged = st.start_time || st.end_time;
+    count.textContent = `${formatCount(st.run_count)} ${st.run_count === 1 ? "run" : "runs"}${ranged ? " in range" : ""}`;
+    const rows = groupRuns(st.runs ?? [], collapsed);
+    const now = Date.now();
+    if (!rows.length) {
+      replace(
+        tbody,
+        h(
+          "tr",
+          {},
+          h("td", {
+            colspan: 7,
+            class: "dt-empty",
+            text: ranged ? "No runs in this time range." : "This workflow has no runs yet.",
+          }),
+        ),
+      );
+    } else {
+      replace(
+        tbody,
+        rows.map(({ run, depth, children, orphan }) => {
+          const selected = run.run_id === st.run_id;
+          const select = () => ctx.request("select_run", { run_id: run.run_id });
+          const fold =
+            children > 0
+              ? h("button", {
+                  class: "dt-fold",
+                  title: collapsed.has(run.run_id) ? `Show ${children} rerun(s)` : "Hide reruns",
+                  "aria-expanded": String(!collapsed.has(run.run_id)),
+                  text: collapsed.has(run.run_id) ? "▸" : "▾",
+                  onclick: (/** @type {Event} */ e) => {
+                    e.stopPropagation();
+                    if (collapsed.has(run.run_id)) collapsed.delete(run.run_id);
+                    else collapsed.add(run.run_id);
+                    render(last);
+                  },
+                })
+              : null;
+          const tags = [];
+          if (children > 0 && collapsed.has(run.run_id))
+            tags.push(h("span", { class: "dt-tag", text: `+${children} rerun${children > 1 ? "s" : ""}` }));
+          if (depth === 1 || orphan) {
+            tags.push(
+              h("span", {
+                class: "dt-tag",
+                title: "Rerun",
+                text: `rerun of #${run.rerun_of ?? run.original_run_id}${run.full ? " · full" : ""}`,
+              }),
+            );
+          } else if (run.trigger && run.trigger !== "local") {
+            tags.push(h("span", { class: "dt-tag", text: run.trigger }));
+          }
+          const tr = h(
+            "tr",
+            {
+              class: [
+                "dt-clickable",
+                depth ? "dt-child" : "",
+                selected ? "dt-selected" : "",
+                run.run_id === ctx.flashRunId ? "dt-flash" : "",
+              ]
+                .join(" ")
+                .trim(),
+              tabindex: 0,
+              dataset: { runId: run.run_id },
+              "aria-selected": String(selected),
+              onclick: select,
+              onkeydown: (/** @type {KeyboardEvent} */ e) => {
+                if (e.key === "Enter") select();
+              },
+            },
+            h("td", {}, fold),
+            h("td", { class: "dt-id" }, `#${run.run_id} `, tags),
+            h("td", {}, badge(run.state)),
+            h("td", { class: "dt-time", text: formatTime(run.start_time) }),
+            h("td", {
+              class: "dt-num",
+              dataset: isActive(run.state) ? { live: "1" } : {},
+              text: formatDuration(elapsed(run, now)),
+            }),
+            h("td", { text: run.job_version != null ? `v${run.job_version}` : "—" }),
+            h(
+              "td",
+              {},
+              h("button", {
+                class: "dt-small dt-rerun-btn",
+                title: `Rerun run #${run.run_id}`,
+                "aria-label": `Rerun run ${run.run_id}`,
+                text: "↻",
+                onclick: (/** @type {Event} */ e) => {
+                  e.stopPropagation();
+                  ctx.openRerun(run);
+                },
+              }),
+            ),
+          );
+          return tr;
+        }),
+      );
+    }
+    replace(
+      pager,
+      h("span", {
+        text: st.run_count ? `${formatCount(info.from)}–${formatCount(info.to)} of ${formatCount(st.run_count)}` : "",
+      }),
+      h("button", {
+        class: "dt-small dt-prev",
+        text: "‹ Newer",
+        disabled: !info.hasPrev,
+        onclick: () => ctx.request("set_page", { page: info.page - 1 }),
+      }),
+      h("span", { class: "dt-page-label", text: `Page ${formatCount(info.page + 1)} of ${formatCount(info.pages)}` }),
+      h("button", {
+        class: "dt-small dt-next",
+        text: "Older ›",
+        disabled: !info.hasNext,
+        onclick: () => ctx.request("set_page", { page: info.page + 1 }),
+      }),
+    );
+  }
+
+  /** @param {Record<string, any>} st */
+  function update(st) {
+    const keys = ["runs", "run_id", "page", "page_size", "run_count", "start_time", "end_time"];
+    if (keys.every((k) => st[k] === last[k]) && ctx.flashRunId === last.__flash) return;
+    last = { ...st, __flash: ctx.flashRunId };
+    render(st);
+  }
+
+  /** Durations of running runs tick between updates from the kernel. */
+  function tick() {
+    const now = Date.now();
+    for (const td of tbody.querySelectorAll("td[data-live]")) {
+      const id = Number(/** @type {HTMLElement} */ (td.parentElement).dataset.runId);
+      const run = (last.runs ?? []).find((/** @type {any} */ r) => r.run_id === id);
+      if (run) td.textContent = formatDuration(elapsed(run, now));
+    }
+  }
+  return { el, update, tick };
+}

@@ -1,0 +1,92 @@
+"""Fixture workflows for the explorer's tests, named by what they are."""
+
+import os
+import sys
+import time
+
+from datatailr import task, workflow
+
+SCRIPT = "<script>alert('from stdout')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+
+
+@task()
+def make_frame():
+    import pandas as pd
+
+    print("making the frame")
+    print(SCRIPT)
+    print(IMG, file=sys.stderr)
+    return pd.DataFrame({"region": ["north", "south", "<b>east</b>"], "sales": [100, 250, 75]})
+
+
+@task()
+def summarize(frame):
+    print(f"rows: {len(frame)}")
+    return {"total": int(frame["sales"].sum()), "note": "<i>not italic</i>"}
+
+
+@workflow(name="Frame Report")
+def frame_report():
+    summarize(make_frame())
+
+
+@task()
+def wait_for_file(path):
+    """Blocks until ``path`` exists: a run that stays running until the test says so."""
+    print("waiting for the gate", flush=True)
+    while not os.path.exists(path):
+        time.sleep(0.05)
+    print("gate open", flush=True)
+    return "done"
+
+
+@task()
+def after_gate(value):
+    return value.upper()
+
+
+@workflow(name="Gated Pipeline")
+def gated_pipeline(path):
+    after_gate(wait_for_file(path))
+
+
+@task()
+def boom():
+    print("about to fail")
+    raise ZeroDivisionError("cannot divide by zero")
+
+
+@workflow(name="Failing Pipeline")
+def failing_pipeline():
+    boom()
+
+
+@task()
+def extract():
+    return [1, 2, 3]
+
+
+@task()
+def load(rows):
+    return len(rows)
+
+
+@workflow(name="Nightly Load", schedule="0 6 * * *")
+def nightly_load():
+    load(extract())
+
+
+@task()
+def step(*inputs):
+    return len(inputs)
+
+
+@workflow(name="Wide Fan Out")
+def wide_fan_out(width=60, depth=4):
+    """``depth`` layers of ``width`` tasks, each using two of the layer before: hundreds of tasks."""
+    layer = [step().alias(f"source_{i}") for i in range(width)]
+    for d in range(1, depth):
+        layer = [step(layer[i], layer[(i * 7 + 3) % width]).alias(f"l{d}_task_{i}")
+                 for i in range(width)]
+    step(*layer).alias("collect")

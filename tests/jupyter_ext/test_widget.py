@@ -1,0 +1,307 @@
+"""The explorer's model without a browser: traits and messages over real local runs."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from datatailr import Workflow
+from datatailr.scheduler.batch import Run
+from tests.fixtures import spec_workflows
+from tests.jupyter_ext import explorer_workflows as ew
+
+TIME_KEYS = ("start_time", "end_time", "created_at", "duration", "scheduled_time")
+
+
+def strip_times(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k not in TIME_KEYS}
+
+
+def run_row(run_id, state="completed", *, job_version=1, original=None, rerun_of=None,
+            full=False, trigger="local"):
+    return {"run_id": run_id, "state": state, "job_version": job_version,
+            "original_run_id": original, "rerun_of": rerun_of, "full": full, "trigger": trigger}
+
+
+def test_import_datatailr_loads_no_ipython_or_anywidget(run_python):
+    done = run_python("import sys, datatailr, datatailr.jupyter_ext\n"
+                      "print(sorted(m for m in ('IPython', 'anywidget', 'ipywidgets', 'traitlets')"
+                      " if m in sys.modules))")
+    assert done.stdout.strip() == "[]"
+
+
+def test_overview_state_at_creation(explorer):
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    spec_workflows.complex_pipeline(local_run=True, progress=False)
+    spec_workflows.complex_pipeline(local_run=True, progress=False)
+    w, _ = explorer()
+    assert (w.environment, w.workflow, w.environments, w.error, w.status) == (
+        "dev", "", ["dev", "pre", "prod"], "", "2 workflows in dev.")
+    assert [(x["name"], x["slug"], x["task_count"], x["state"], x["job_version"],
+             [r["run_id"] for r in x["recent_runs"]], sum(map(sum, x["activity"])))
+            for x in w.workflows] == [
+        ("Complex Pipeline", "complex-pipeline", 11, "completed", 1, [3, 2], 2),
+        ("daily_sales_report", "daily-sales-report", 2, "completed", 1, [1], 1)]
+    assert (w.runs, w.run_count, w.run_id, w.run, w.task) == ([], 0, None, {}, {})
+
+
+def test_workflow_state_at_creation_has_the_first_page_and_the_newest_run(explorer):
+    for _ in range(3):
+        spec_workflows.complex_pipeline(local_run=True, progress=False)
+    w, _ = explorer(workflow="Complex Pipeline", page_size=2)
+    assert (w.workflow, w.run_count, w.page, w.run_id, w.status) == (
+        "complex-pipeline", 3, 0, 3, "Complex Pipeline · dev")
+    assert [strip_times(r) for r in w.runs] == [run_row(3), run_row(2)]
+    assert [(t["id"], t["name"], t["state"], t["dependencies"]) for t in w.run["tasks"]] == [
+        (0, "my_number", "completed", []), (1, "first_addition", "completed", [0]),
+        (2, "num_0", "completed", []), (3, "num_1", "completed", []),
+        (4, "num_2", "completed", []), (5, "num_3", "completed", []),
+        (6, "num_4", "completed", []), (7, "reduce_list", "completed", [2, 3, 4, 5, 6]),
+        (8, "add_one", "completed", [7]), (9, "add_two", "completed", [7]),
+        (10, "add_three", "completed", [7])]
+    assert [v["job_version"] for v in w.versions] == [1]
+
+
+def test_unknown_workflow_shows_an_error_not_a_traceback(explorer):
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    w, _ = explorer(workflow="no such thing")
+    assert w.workflow == ""
+    assert w.error == ("No workflow 'no such thing' in environment 'dev'. "
+                       "Workflows there: daily-sales-report.")
+
+
+def test_select_workflow_page_and_run(explorer):
+    for _ in range(5):
+        spec_workflows.sales_pipeline(local_run=True, progress=False)
+    w, front = explorer(page_size=2)
+    assert front("select_workflow", workflow="daily_sales_report") == {"type": "ack", "req": 1, "ok": True}
+    assert ([r["run_id"] for r in w.runs], w.run_count, w.run_id) == ([5, 4], 5, 5)
+    assert front("set_page", page=2)["ok"]
+    assert ([r["run_id"] for r in w.runs], w.page, w.run_id) == ([1], 2, 5)
+    assert front("set_page", page=99)["ok"]  # past the end: the last page
+    assert ([r["run_id"] for r in w.runs], w.page) == ([1], 2)
+    assert front("select_run", run_id=1)["ok"]
+    assert (w.run_id, w.run["run_id"], [t["name"] for t in w.run["tasks"]]) == (
+        1, 1, ["fetch_data", "calculate_total"])
+    assert front("select_workflow", workflow="")["ok"]
+    assert (w.workflow, w.runs, w.run_id, w.status) == ("", [], None, "1 workflow in dev.")
+    # From the overview's strip: a workflow and one of its runs at once.
+    assert front("select_workflow", workflow="daily_sales_report", run_id=2)["ok"]
+    assert (w.workflow, w.run_id, w.page) == ("daily-sales-report", 2, 0)
+
+
+def test_time_range_filters_runs(explorer):
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    w, front = explorer(workflow="daily_sales_report")
+    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    assert front("set_range", start_time=future, end_time=None)["ok"]
+    assert (w.runs, w.run_count, w.run_id, w.run) == ([], 0, None, {})
+    assert w.start_time.endswith("Z") and w.end_time == ""
+    past = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert front("set_range", start_time=past, end_time=None)["ok"]
+    assert ([r["run_id"] for r in w.runs], w.run_count, w.run_id) == ([2, 1], 2, 2)
+    ack = front("set_range", start_time=future, end_time=past)
+    assert ack == {"type": "ack", "req": 3, "ok": False,
+                   "error": "The range starts after it ends: pick a start before the end."}
+    assert w.error == "The range starts after it ends: pick a start before the end."
+    assert front("set_range", start_time=None, end_time=None)["ok"]
+    assert (w.start_time, w.end_time, w.run_count, w.error) == ("", "", 2, "")
+
+
+def test_task_logs_and_result_are_text_as_the_task_wrote_them(explorer):
+    run = ew.frame_report(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    assert front("select_task", run_id=run.run_id, task_id=0)["ok"]
+    task = w.task
+    assert (task["task_name"], task["state"], task["stdout"], task["stderr"], task["result"]) == (
+        "make_frame", "completed", f"making the frame\n{ew.SCRIPT}\n", f"{ew.IMG}\n", None)
+    assert front("task_result")["ok"]
+    assert w.task["result"] == {
+        "kind": "table", "type": "pandas.DataFrame", "summary": "3 rows × 2 columns",
+        "shape": [3, 2], "columns": ["region", "sales"],
+        "dtypes": [w.task["result"]["dtypes"][0], "int64"], "index": ["0", "1", "2"],
+        "index_name": "", "rows": [["north", "100"], ["south", "250"], ["<b>east</b>", "75"]],
+        "truncated_rows": False, "truncated_columns": False}
+    # With the result tab open, the front end asks for the next task's result at once.
+    assert front("select_task", run_id=run.run_id, task_id=1, result=True)["ok"]
+    assert w.task["result"]["text"] == "{'total': 425, 'note': '<i>not italic</i>'}"
+
+
+def test_a_failed_task_shows_its_error_and_traceback(explorer):
+    run = ew.failing_pipeline(local_run=True, progress=False)
+    w, front = explorer(workflow="Failing Pipeline")
+    assert w.run["state"] == "failed"
+    assert front("select_task", run_id=run.run_id, task_id=0)["ok"]
+    assert (w.task["state"], w.task["stdout"]) == ("failed", "about to fail\n")
+    assert "ZeroDivisionError: cannot divide by zero" in w.task["stderr"]
+    assert "ZeroDivisionError" in w.task["error"]
+    assert front("task_result")["ok"]
+    assert w.task["result"] == {"kind": "none", "type": "NoneType", "summary": ""}
+
+
+def test_load_result_puts_the_value_in_the_kernel_and_asks_for_a_cell(explorer, shell):
+    run = ew.frame_report(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    ack = front("load_result", run_id=run.run_id, task_id=0)
+    assert ack == {"type": "ack", "req": 1, "ok": True, "variable": "make_frame_1"}
+    code = ("from datatailr import Workflow\n\n"
+            "make_frame_1 = Workflow(name='Frame Report', environment='dev', "
+            "get_existing=True).result(run_id=1, task_name='make_frame')\nmake_frame_1")
+    assert front.other() == [{"type": "insert_cell", "code": code, "variable": "make_frame_1"}]
+    assert w.loaded == {"variable": "make_frame_1", "code": code, "run_id": 1, "task_id": 0,
+                        "task_name": "make_frame", "inserted": None, "in_kernel": True}
+    expected = pd.DataFrame({"region": ["north", "south", "<b>east</b>"], "sales": [100, 250, 75]})
+    pd.testing.assert_frame_equal(shell.user_ns["make_frame_1"], expected)
+    # The inserted code, run, gives the same value back.
+    ns: dict = {}
+    exec(code, ns)
+    pd.testing.assert_frame_equal(ns["make_frame_1"], expected)
+
+    assert front("inserted", variable="make_frame_1", where="inserted@2", ok=True)["ok"]
+    assert (w.loaded["inserted"], w.loaded["where"], w.status) == (
+        True, "inserted@2", "Loaded into make_frame_1; the cell that loads it is below.")
+    # Loading the same result again reuses its variable; a user's own variable is not clobbered.
+    assert front("load_result", run_id=1, task_id=0)["variable"] == "make_frame_1"
+    shell.user_ns["summarize_1"] = "mine"
+    assert front("load_result", run_id=1, task_id=1)["variable"] == "summarize_1_2"
+    assert shell.user_ns["summarize_1"] == "mine"
+    assert shell.user_ns["summarize_1_2"] == {"total": 425, "note": "<i>not italic</i>"}
+    assert front("inserted", variable="summarize_1_2", where="no-notebook-context", ok=False)["ok"]
+    assert (w.loaded["inserted"], w.status) == (False, "Loaded into summarize_1_2. Copy the line "
+                                                "below into a cell to load it again later.")
+
+
+def test_rerun_shows_the_new_run_and_its_progress(explorer):
+    first = ew.frame_report(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    ack = front("rerun", run_id=first.run_id, version=None, full=False)
+    assert ack == {"type": "ack", "req": 1, "ok": True, "run_id": 2}
+    assert (w.run_id, w.page, w.status) == (2, 0, "Started run #2, a rerun of #1.")
+    assert [strip_times(r) for r in w.runs][0]["original_run_id"] == 1
+    Run(Workflow("Frame Report"), 2).wait(timeout=60)
+    assert w.poll_once() is False
+    assert [strip_times(r) for r in w.runs] == [
+        run_row(2, original=1, rerun_of=1, trigger="rerun"), run_row(1)]
+    assert [(t["name"], t["state"], t["result_from_run_id"]) for t in w.run["tasks"]] == [
+        ("make_frame", "completed", 1), ("summarize", "completed", 1)]
+    assert w.live is False
+
+
+def test_rerun_with_a_bad_version_is_an_error_in_the_widget(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    ack = front("rerun", run_id=1, version=7, full=True)
+    assert ack == {"type": "ack", "req": 1, "ok": False,
+                   "error": "Workflow 'Frame Report' has no version 7 in 'dev'; versions: [1]."}
+    assert (w.error, w.run_count) == (ack["error"], 1)
+    assert front("dismiss_error")["ok"] and w.error == ""
+
+
+def test_bad_messages_are_errors_in_the_widget(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    assert front("fly_to_the_moon") == {"type": "ack", "req": 1, "ok": False,
+                                        "error": "Unknown message type 'fly_to_the_moon'."}
+    assert front("select_run", run_id=99)["error"] == (
+        "Workflow 'Frame Report' (dev) has no run 99; its latest runs: [1].")
+    assert front("select_task", run_id=1, task_id=42)["error"] == (
+        "Run 1 has no task id 42; task ids: [0, 1].")
+    assert front("set_page", page="two")["error"] == "page='two': give a whole number."
+    assert front("set_environment", environment="staging")["error"] == (
+        "Unknown environment 'staging': use one of 'dev', 'pre', 'prod' (or Environment.DEV/PRE/PROD).")
+    # A message that is not a dict is ignored, not answered.
+    w._on_custom_msg(w, "hello?", [])
+    assert (w.run_id, w.environment) == (1, "dev")
+    # A good action clears the last error.
+    assert front("select_run", run_id=1)["ok"] and w.error == ""
+
+
+def test_environment_switch(explorer):
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    spec_workflows.sales_pipeline(local_run=True, progress=False, environment="prod")
+    w, front = explorer(workflow="daily_sales_report", environment="prod")
+    assert (w.environment, w.workflow, w.run_count, w.run_id) == ("prod", "daily-sales-report", 1, 2)
+    assert front("set_environment", environment="dev")["ok"]
+    assert (w.environment, w.workflow, w.run_id) == ("dev", "daily-sales-report", 1)
+    assert front("set_environment", environment="pre")["ok"]
+    assert (w.environment, w.workflow, w.workflows, w.status) == (
+        "pre", "", [], "daily-sales-report does not exist in pre: showing the overview.")
+
+
+def test_live_updates_follow_a_running_run(explorer, tmp_path):
+    gate = tmp_path / "gate"
+    wf_fn = ew.gated_pipeline
+    wf_fn(str(gate))  # deploy: the agent starts it and the call returns at once
+    w, front = explorer(workflow="Gated Pipeline")
+    deadline = time.monotonic() + 60
+    while w.run.get("tasks", [{}])[0].get("state") != "running" and time.monotonic() < deadline:
+        assert w.poll_once() is True
+        time.sleep(0.05)
+    assert ([r["state"] for r in w.runs], [t["state"] for t in w.run["tasks"]]) == (
+        ["running"], ["running", "pending"])
+    assert front("select_task", run_id=w.run_id, task_id=0)["ok"]
+    while "waiting for the gate" not in w.task["stdout"] and time.monotonic() < deadline:
+        w.poll_once()
+        time.sleep(0.05)
+    assert (w.task["state"], w.task["stdout"], w.live) == ("running", "waiting for the gate\n", True)
+    gate.touch()
+    Run(Workflow("Gated Pipeline"), w.run_id).wait(timeout=60)
+    assert w.poll_once() is False
+    assert ([r["state"] for r in w.runs], [t["state"] for t in w.run["tasks"]], w.live) == (
+        ["completed"], ["completed", "completed"], False)
+    assert (w.task["state"], w.task["stdout"]) == ("completed", "waiting for the gate\ngate open\n")
+
+
+def test_the_poller_thread_updates_without_messages_and_stops_on_close(explorer, tmp_path):
+    gate = tmp_path / "gate"
+    ew.gated_pipeline(str(gate))
+    w, _ = explorer(workflow="Gated Pipeline", poll_interval=0.1, idle_interval=0.2)
+    assert w.polling
+    gate.touch()
+    deadline = time.monotonic() + 60
+    while w.run.get("state") != "completed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [t["state"] for t in w.run["tasks"]] == ["completed", "completed"]
+    w.close()
+    assert not w.polling
+
+
+def test_a_new_run_appears_on_the_first_page_by_itself(explorer):
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    w, _ = explorer(workflow="daily_sales_report")
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    assert w.poll_once() is False
+    assert ([r["run_id"] for r in w.runs], w.run_count, w.run_id) == ([2, 1], 2, 1)
+
+
+def test_polling_pauses_when_every_view_is_gone(explorer):
+    w, front = explorer()
+    assert w.polling_paused is False  # no front end yet: keep the state fresh
+    front("hello")
+    front("hello")
+    front("bye")
+    assert w.polling_paused is False
+    front("bye")
+    assert w.polling_paused is True
+    front("hello")
+    assert w.polling_paused is False
+    assert [m["type"] for m in front.received] == ["ack", "ack", "ack"]  # bye is not answered
+
+
+def test_refresh_picks_up_new_workflows(explorer):
+    w, front = explorer()
+    assert w.workflows == []
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    assert front("refresh")["ok"]
+    assert [x["slug"] for x in w.workflows] == ["daily-sales-report"]
+
+
+@pytest.mark.parametrize("env_var", ["pre", "PROD"])
+def test_default_environment_follows_the_job_environment_variable(explorer, monkeypatch, env_var):
+    monkeypatch.setenv("DATATAILR_JOB_ENVIRONMENT", env_var)
+    w, _ = explorer()
+    assert w.environment == env_var.lower()
