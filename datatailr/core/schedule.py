@@ -33,8 +33,8 @@ UTC = "UTC"
 
 _UTC = _dt.timezone.utc
 _MINUTE = _dt.timedelta(minutes=1)
-# No real timezone has moved its clocks back by more than this in one step; the wall-clock
-# search looks this far around a transition for times whose order the transition changed.
+# How far around an instant a clock change is looked for: more than any real zone has ever set
+# its clocks back, less than the time between two changes of one zone.
 _MAX_SHIFT = _dt.timedelta(hours=3)
 
 _EXAMPLE = "write e.g. '0 6 * * *' for 06:00 every day or '*/15 * * * 1-5' for every 15 minutes on weekdays"
@@ -53,8 +53,18 @@ _CRONITER_ONLY = re.compile(r"(^|[,\-/(])[RH]($|[,\-/)])", re.IGNORECASE)
 
 _WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _MONTHS = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 )
 _WEEKDAY_HELP = (
     "use a day name or a 3+ letter prefix of one (Mon, Tue, Wed, Thu, Fri, Sat, Sun), "
@@ -166,10 +176,10 @@ class Schedule:
 
     def describe(self) -> str:
         """In words, e.g. ``"At 06:00 AM, Monday through Friday (Europe/London)"``."""
-        from cron_descriptor import get_description
+        from cron_descriptor import get_description  # type: ignore[import-untyped]
 
         try:
-            text = get_description(self._cron)
+            text = str(get_description(self._cron))
         except Exception:  # a description is a courtesy: never let it break a listing
             text = f"cron {self._cron}"
         if self._timezone != UTC:
@@ -212,11 +222,11 @@ class Schedule:
         """The first time this schedule is due strictly after ``dt``, as an aware UTC datetime."""
         after = _as_utc(dt, "next_after", "dt")
         zone = self._zone()
-        from croniter import croniter
+        from croniter import croniter  # type: ignore[import-untyped]
 
         hour_any = self._hour_any()
-        near_start = _near_transition(after, zone)
-        start = _wall(after, zone) - (_MAX_SHIFT if near_start else _dt.timedelta()) - _MINUTE
+        # Only when clocks go back soon after ``after`` can an earlier wall time be due later.
+        start = _wall(after, zone) - _setback(after, zone) - _MINUTE
         walls = croniter(self._cron, start)
         best: _dt.datetime | None = None
         horizon: _dt.datetime | None = None
@@ -228,12 +238,9 @@ class Schedule:
                 if instant > after and (best is None or instant < best):
                     best = instant
                     # A later wall time can only map to an earlier instant across a fall-back.
-                    slack = _MAX_SHIFT if _near_transition(best, zone) else _dt.timedelta()
-                    horizon = _wall(best, zone) + slack
+                    horizon = _wall(best, zone) + _setback(best, zone)
 
-    def latest_due(
-        self, since: _dt.datetime | None, now: _dt.datetime
-    ) -> _dt.datetime | None:
+    def latest_due(self, since: _dt.datetime | None, now: _dt.datetime) -> _dt.datetime | None:
         """The most recent due time ``t`` with ``since < t <= now`` (aware UTC), else None.
 
         The agent uses it to start one catch-up run after downtime rather than one per missed
@@ -245,15 +252,13 @@ class Schedule:
         if lower is not None and lower >= upto:
             return None
         zone = self._zone()
-        from croniter import croniter
+        from croniter import croniter  # type: ignore[import-untyped]
 
         hour_any = self._hour_any()
-        near_now = _near_transition(upto, zone)
-        start = _wall(upto, zone) + (_MAX_SHIFT if near_now else _dt.timedelta()) + _MINUTE
+        start = _wall(upto, zone) + _setback(upto, zone) + _MINUTE
         floor: _dt.datetime | None = None
         if lower is not None:
-            slack = _MAX_SHIFT if _near_transition(lower, zone) else _dt.timedelta()
-            floor = _wall(lower, zone) - slack
+            floor = _wall(lower, zone) - _setback(lower, zone)
         walls = croniter(self._cron, start)
         best: _dt.datetime | None = None
         horizon: _dt.datetime | None = None
@@ -265,8 +270,7 @@ class Schedule:
                 if instant <= upto and (lower is None or instant > lower):
                     if best is None or instant > best:
                         best = instant
-                        slack = _MAX_SHIFT if _near_transition(best, zone) else _dt.timedelta()
-                        horizon = _wall(best, zone) - slack
+                        horizon = _wall(best, zone) - _setback(best, zone)
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -289,7 +293,7 @@ def _check_cron(expression: str) -> str:
             f"Schedule(cron_expression={expression!r}) has {len(fields)} field"
             f"{'' if len(fields) == 1 else 's'}; a cron string has 5 ({_FIELDS}): {_EXAMPLE}."
         )
-    from croniter import croniter
+    from croniter import croniter  # type: ignore[import-untyped]
 
     if any(_CRONITER_ONLY.search(field) for field in fields) or not croniter.is_valid(text):
         raise InvalidArgumentError(
@@ -301,7 +305,7 @@ def _check_cron(expression: str) -> str:
 
 def _check_fires(cron: str) -> None:
     """Refuse a schedule that can never be due (``0 0 30 2 *``) at definition time, not mid-run."""
-    from croniter import CroniterBadDateError, croniter
+    from croniter import CroniterBadDateError, croniter  # type: ignore[import-untyped]
 
     try:
         croniter(cron, _dt.datetime(2000, 1, 1)).get_next(_dt.datetime)
@@ -316,8 +320,11 @@ def _check_fires(cron: str) -> None:
 
 
 def _compile(given: dict[str, Any]) -> str:
-    for at, every in (("at_minutes", "every_minute"), ("at_hours", "every_hour"),
-                      ("in_month", "every_month")):
+    for at, every in (
+        ("at_minutes", "every_minute"),
+        ("at_hours", "every_hour"),
+        ("in_month", "every_month"),
+    ):
         if at in given and every in given:
             raise InvalidArgumentError(
                 f"Schedule({at}={given[at]!r}, {every}={given[every]!r}) gives both: "
@@ -353,12 +360,19 @@ def _field(
 
 
 def _names_or_field(
-    given: dict[str, Any], at: str, every: str | None, names: tuple[str, ...], low: int,
-    high: int, help_text: str,
+    given: dict[str, Any],
+    at: str,
+    every: str | None,
+    names: tuple[str, ...],
+    low: int,
+    high: int,
+    help_text: str,
 ) -> str | None:
     if at in given:
-        numbers = [_name_to_number(at, item, names, low, high, help_text)
-                   for item in _as_list(at, given[at])]
+        numbers = [
+            _name_to_number(at, item, names, low, high, help_text)
+            for item in _as_list(at, given[at])
+        ]
         if names is _WEEKDAYS:
             numbers = [0 if number == 7 else number for number in numbers]
         return _join(numbers)
@@ -368,12 +382,14 @@ def _names_or_field(
 
 
 def _as_list(name: str, value: Any) -> list[Any]:
-    if isinstance(value, (str, int)):
-        return [value]
-    if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+    if isinstance(value, (bytes, Mapping)):
+        items: list[Any] = []
+    elif isinstance(value, str) or not isinstance(value, Iterable):
+        return [value]  # one value; its type is checked with the others
+    else:
         items = list(value)
-        if items:
-            return items
+    if items:
+        return items
     raise InvalidArgumentError(
         f"Schedule({name}={value!r}) is not a value or a non-empty list of values: "
         f"write e.g. {name}=1 or {name}=[1, 2]."
@@ -427,7 +443,7 @@ def _join(values: Iterable[int]) -> str:
         if end - start >= 2:
             parts.append(f"{ordered[start]}-{ordered[end]}")
         else:
-            parts.extend(str(number) for number in ordered[start:end + 1])
+            parts.extend(str(number) for number in ordered[start : end + 1])
         start = end + 1
     return ",".join(parts)
 
@@ -438,7 +454,7 @@ def _join(values: Iterable[int]) -> str:
 def _zone_name(value: str | _dt.tzinfo | None) -> str:
     if value is None or value is _UTC:
         return UTC
-    if isinstance(value, zoneinfo.ZoneInfo):
+    if isinstance(value, zoneinfo.ZoneInfo) and value.key:
         return value.key
     if isinstance(value, str):
         name = value.strip()
@@ -497,9 +513,17 @@ def _offset(instant: _dt.datetime, zone: zoneinfo.ZoneInfo) -> _dt.timedelta | N
     return instant.astimezone(zone).utcoffset()
 
 
-def _near_transition(instant: _dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
-    """Whether the clocks of ``zone`` change within a few hours of ``instant``."""
-    return _offset(instant - _MAX_SHIFT, zone) != _offset(instant + _MAX_SHIFT, zone)
+def _setback(instant: _dt.datetime, zone: zoneinfo.ZoneInfo) -> _dt.timedelta:
+    """How far the clocks of ``zone`` go back within a few hours of ``instant`` (mostly 0).
+
+    Wall-clock order and real order differ only across such a set-back, so the searches look
+    this much further than the wall time they start or stop at.
+    """
+    before = _offset(instant - _MAX_SHIFT, zone)
+    after = _offset(instant + _MAX_SHIFT, zone)
+    if before is None or after is None or after >= before:
+        return _dt.timedelta()
+    return before - after
 
 
 def _instants(wall: _dt.datetime, zone: zoneinfo.ZoneInfo, hour_any: bool) -> list[_dt.datetime]:
