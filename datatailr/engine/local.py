@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import time
 from collections import deque
 from multiprocessing import Pipe
-from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
 from datatailr.core.dag import NodeSpec
-from datatailr.engine.worker import TaskCall, TaskIO, TaskOutcome, prepare_forked_worker, worker_loop
+from datatailr.engine.worker import (
+    TaskCall,
+    TaskIO,
+    TaskOutcome,
+    prepare_forked_worker,
+    worker_loop,
+)
 
 #: With tasks queued and none finished for this long, the pool adds a worker.
 GROW_AFTER = 0.004
@@ -63,6 +69,8 @@ class LocalExecutor:
         self.queue: deque[TaskCall] = deque()
         self.by_task: dict[int, _Worker] = {}
         self.cores = os.cpu_count() or 1
+        self.poller = select.poll()
+        self.by_fd: dict[int, _Worker] = {}
         self.last_progress = time.monotonic()
 
     # -- pool -----------------------------------------------------------------------------
@@ -85,6 +93,8 @@ class LocalExecutor:
         child_conn.close()
         worker = _Worker(pid, parent_conn)
         self.workers.append(worker)
+        self.by_fd[parent_conn.fileno()] = worker
+        self.poller.register(parent_conn.fileno(), select.POLLIN)
         return worker
 
     def submit(self, call: TaskCall) -> None:
@@ -124,18 +134,21 @@ class LocalExecutor:
 
     def wait(self, timeout: float | None) -> list[tuple]:
         """Messages from workers, waiting at most ``timeout`` seconds for the first one."""
-        busy = [w for w in self.workers if w.task_id is not None]
-        if not busy:
+        if not self.by_task:
             if timeout:
                 time.sleep(min(timeout, 0.05))
             return []
         if self.queue and len(self.workers) < self.max_workers:
             timeout = GROW_AFTER if timeout is None else min(timeout, GROW_AFTER)
-        ready = wait_connections([w.conn for w in busy], timeout)
+        # One poll object for the pool's life: idle workers are watched too, so a worker that
+        # dies between tasks is replaced at once.
+        events = self.poller.poll(None if timeout is None else max(0, int(timeout * 1000) or 1))
         messages: list[tuple] = []
-        by_conn = {id(w.conn): w for w in busy}
-        for conn in ready:
-            worker = by_conn[id(conn)]
+        for fd, _mask in events:
+            worker = self.by_fd.get(fd)
+            if worker is None:
+                continue
+            conn = worker.conn
             while True:
                 try:
                     msg = conn.recv()
@@ -157,6 +170,11 @@ class LocalExecutor:
         return messages
 
     def _reap(self, worker: _Worker) -> tuple:
+        fd = next((f for f, w in self.by_fd.items() if w is worker), None)
+        if fd is not None:
+            del self.by_fd[fd]
+            with contextlib.suppress(KeyError, ValueError):
+                self.poller.unregister(fd)
         with contextlib.suppress(OSError):
             worker.conn.close()
         status = 0

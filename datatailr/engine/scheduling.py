@@ -26,6 +26,7 @@ class RunGraph:
             t: {d for d in deps if self.state[d] != "completed"}
             for t, deps in self.dependencies.items()
         }
+        self._open = sum(1 for st in self.state.values() if st in ("pending", "running"))
         self._ready: deque[int] = deque(
             t for t in sorted(self.dependencies)
             if self.state[t] == "pending" and not self.remaining[t]
@@ -46,7 +47,7 @@ class RunGraph:
 
     def complete(self, task_id: int) -> list[int]:
         """Mark a task completed; returns the tasks that became ready."""
-        self.state[task_id] = "completed"
+        self._close(task_id, "completed")
         newly = []
         for t in self.dependents[task_id]:
             waiting = self.remaining[t]
@@ -58,13 +59,13 @@ class RunGraph:
 
     def fail(self, task_id: int, state: str = "failed") -> list[int]:
         """Mark a task failed (or stopped); returns its pending dependents, now did_not_run."""
-        self.state[task_id] = state
+        self._close(task_id, state)
         skipped = []
         stack = list(self.dependents[task_id])
         while stack:
             t = stack.pop()
             if self.state[t] == "pending":
-                self.state[t] = "did_not_run"
+                self._close(t, "did_not_run")
                 skipped.append(t)
                 stack.extend(self.dependents[t])
         return sorted(skipped)
@@ -74,15 +75,20 @@ class RunGraph:
         running = sorted(t for t, s in self.state.items() if s == "running")
         pending = sorted(t for t, s in self.state.items() if s == "pending")
         for t in running:
-            self.state[t] = "stopped"
+            self._close(t, "stopped")
         for t in pending:
-            self.state[t] = "did_not_run"
+            self._close(t, "did_not_run")
         self._ready.clear()
         return running, pending
 
+    def _close(self, task_id: int, state: str) -> None:
+        if self.state[task_id] in ("pending", "running"):
+            self._open -= 1
+        self.state[task_id] = state
+
     @property
     def finished(self) -> bool:
-        return all(s not in ("pending", "running") for s in self.state.values())
+        return self._open == 0
 
     def outcome(self) -> str:
         """The run's state once finished: completed only when every task completed."""

@@ -43,9 +43,10 @@ def freeze(dag: Dag) -> bytes:
     import cloudpickle
 
     registered = []
-    for node in dag.nodes:
-        module = sys.modules.get(getattr(node.function, "__module__", "") or "")
-        if _is_users_module(module) and module not in registered:
+    names = {getattr(node.function, "__module__", "") or "" for node in dag.nodes}
+    for name in sorted(names):
+        module = sys.modules.get(name)
+        if _is_users_module(module):
             try:
                 cloudpickle.register_pickle_by_value(module)
                 registered.append(module)

@@ -14,7 +14,14 @@ import sys
 from typing import TextIO
 
 from datatailr.core.dag import Dag
-from datatailr.core.events import RunEvent, RunFinished, RunStarted, TaskFinished, TaskRetrying, TaskStarted
+from datatailr.core.events import (
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    TaskFinished,
+    TaskRetrying,
+    TaskStarted,
+)
 
 _MARK = {"completed": "✓", "failed": "✗", "did_not_run": "-", "stopped": "■"}
 
@@ -85,7 +92,13 @@ class RichProgress(PlainProgress):
                  echo: LiveLogEcho | None = None) -> None:
         super().__init__(dag, title, stream, echo)
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.console = Console(file=self.stream)
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
