@@ -15,6 +15,7 @@ know this package::
     ├── InvalidArgumentError (ValueError)      a bad environment, schedule field, option ...
     ├── StorageError (OSError)                 the store cannot be read or written
     ├── AgentError (RuntimeError)              the local agent cannot be started or reached
+    ├── ExecutorError (RuntimeError)           the executor (a Dask cluster) cannot be used
     └── RunFailedError (RuntimeError)          raised by a local run only when asked to
 
 Messages say what happened, name the offending value, and say how to fix it.
@@ -70,6 +71,10 @@ class AgentError(DatatailrError, RuntimeError):
     """The local agent cannot be started, stopped or reached."""
 
 
+class ExecutorError(DatatailrError, RuntimeError):
+    """The executor (a Dask cluster) cannot be reached or used."""
+
+
 class RunFailedError(DatatailrError, RuntimeError):
     """A local run ended in a state other than completed (only with ``raise_on_failure``)."""
 
@@ -79,6 +84,7 @@ __all__ = [
     "CyclicDependencyError",
     "DatatailrError",
     "DuplicateJobNameError",
+    "ExecutorError",
     "InvalidArgumentError",
     "MissingDagError",
     "NotFoundError",

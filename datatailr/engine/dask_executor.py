@@ -35,17 +35,17 @@ import os
 import pickle
 import queue
 import signal
+import socket
 import stat
 import sys
-import sysconfig
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Sequence
 from multiprocessing import Pipe
-from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from datatailr.core.dag import NodeSpec
 from datatailr.engine.local import describe_exit
@@ -56,13 +56,8 @@ from datatailr.engine.worker import (
     prepare_forked_worker,
     worker_loop,
 )
-from datatailr.errors import DatatailrError, InvalidArgumentError, StorageError
-
-try:  # the lead may move this class into datatailr.errors (see the module's report)
-    from datatailr.errors import ExecutorError  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the version of errors.py
-    class ExecutorError(DatatailrError, RuntimeError):  # type: ignore[no-redef]
-        """The executor (a Dask cluster) cannot be reached or used."""
+from datatailr.errors import ExecutorError, InvalidArgumentError, StorageError
+from datatailr.pickling import dumps_by_value
 
 #: the Dask event topic that carries "started" / "done" / "died" from workers to clients;
 #: one topic for every run keeps the scheduler's event log bounded
@@ -75,10 +70,10 @@ CANCEL_POLL_SECONDS = 0.1
 STARTED_DELAY_SECONDS = 0.05
 #: how often the client looks at its futures for what no event reports (lost workers)
 SWEEP_SECONDS = 0.5
-#: ``wait`` gathers a burst of events for at most this long, while they keep coming at most
-#: a gap apart (a few ms of latency per step, for far fewer transactions and Dask messages)
-COALESCE_SECONDS = 0.02
-COALESCE_GAP_SECONDS = 0.002
+#: when the cluster has work queued, ``wait`` gathers a burst of events for at most this
+#: long, while they keep coming at most a gap apart (far fewer transactions and messages)
+COALESCE_SECONDS = 0.05
+COALESCE_GAP_SECONDS = 0.005
 #: a per-run pool of children untouched this long is dropped (its client died mid-run)
 IDLE_POOL_SECONDS = 600.0
 PROBE_PREFIX = "probes/dask"
@@ -173,38 +168,8 @@ def _dispatcher(client: Any) -> _Dispatcher:
         return dispatcher
 
 
-def _is_users_module(module: ModuleType | None, installed: tuple[str, ...]) -> bool:
-    """A module of the user's own (not installed, not datatailr): shipped by value, since
-    the workers may not have the file. Mirrors ``scheduler.code`` (engine may not import it)."""
-    if module is None or module.__name__ == "__main__":
-        return False  # cloudpickle ships __main__ by value already
-    name = module.__name__.split(".")[0]
-    if name == "datatailr" or name in sys.builtin_module_names:
-        return False
-    path = getattr(module, "__file__", None)
-    return bool(path) and not os.path.realpath(str(path)).startswith(installed)
-
-
 def dumps_nodes(nodes: Sequence[NodeSpec]) -> bytes:
-    import cloudpickle
-
-    paths = sysconfig.get_paths()
-    installed = tuple(os.path.realpath(p) for p in {
-        paths.get("stdlib", ""), paths.get("platstdlib", ""), paths.get("purelib", ""),
-        paths.get("platlib", ""), sys.base_prefix, sys.prefix} if p)
-    registered = []
-    for node in nodes:
-        module = sys.modules.get(getattr(node.function, "__module__", "") or "")
-        if module not in registered and _is_users_module(module, installed):
-            with contextlib.suppress(ValueError, TypeError):
-                cloudpickle.register_pickle_by_value(module)
-                registered.append(module)
-    try:
-        return cloudpickle.dumps(tuple(nodes), protocol=5)
-    finally:
-        for module in registered:
-            with contextlib.suppress(ValueError):
-                cloudpickle.unregister_pickle_by_value(module)
+    return dumps_by_value(tuple(nodes), (node.function for node in nodes))
 
 
 def shipped_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -270,6 +235,7 @@ class DaskExecutor:
         self.finished_unreported: dict[str, float] = {}  # key -> sweep that saw it finished
         self.last_sweep = time.monotonic()
         self.hosts: list[str] | None = None
+        self.nthreads = 1
         self.probe_key = f"{PROBE_PREFIX}/{self.token}"
         # The probe lets each worker tell "cannot see the storage" from "no result yet".
         try:
@@ -298,6 +264,7 @@ class DaskExecutor:
             else self.client.scheduler_info()
         workers = info["workers"]
         self.hosts = sorted({_host_of(addr) for addr in workers}) or None
+        self.nthreads = sum(int(w.get("nthreads") or 1) for w in workers.values()) or 1
         return {addr: dict(w.get("resources") or {}) for addr, w in workers.items()}
 
     # -- the Executor protocol ------------------------------------------------------------
@@ -358,9 +325,11 @@ class DaskExecutor:
             wait_for = SWEEP_SECONDS if timeout is None else min(timeout, SWEEP_SECONDS)
             with contextlib.suppress(queue.Empty):
                 items.append(self.inbox.get(timeout=max(wait_for, 0.0)))
-        # Events come in bursts: take the whole burst, so the controller records it in one
+        # While Dask has more ready tasks than threads, a few ms more per step cost nothing:
+        # take the whole burst of events then, so the controller records it in one
         # transaction and what it makes ready goes to Dask in one message.
-        until = time.monotonic() + COALESCE_SECONDS
+        busy = len(self.active) > 2 * self.nthreads
+        until = time.monotonic() + (COALESCE_SECONDS if busy else 0.0)
         while True:
             try:
                 items.append(self.inbox.get_nowait())
@@ -472,23 +441,16 @@ class DaskExecutor:
 
 
 def _takes_n_workers(client: Any) -> bool:
-    import inspect
+    import inspect  # newer clients list 5 workers unless told n_workers=-1
 
-    try:
-        return "n_workers" in inspect.signature(client.scheduler_info).parameters
-    except (TypeError, ValueError):
-        return False
+    return "n_workers" in inspect.signature(client.scheduler_info).parameters
 
 
 def _host_of(address: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(address).hostname or address
 
 
 def _hostname() -> str:
-    import socket
-
     return socket.gethostname()
 
 
@@ -718,14 +680,25 @@ def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
                 started = None
             if _was_cancelled(worker, key):
                 pool.discard(child, kill=True)
+                _salvage_logs(header["io"], child.pid, call)
                 return ("cancelled",)
     except (EOFError, OSError):
         status = pool.discard(child, kill=False)
+        _salvage_logs(header["io"], child.pid, call)
         why = (f"the worker process running it {describe_exit(status)} (pid {child.pid}, "
                f"on Dask worker {worker.address})")
         report("died", why=why, pid=child.pid,
                start_time=started[2] if started is not None else None)
         return ("died", why)
+
+
+def _salvage_logs(io_: Any, pid: int, call: TaskCall) -> None:
+    """A child killed mid-task: what it wrote still reaches the task's logs (with object
+    storage they are uploaded when a task ends, which a killed one never does)."""
+    salvage = getattr(io_, "salvage_logs", None)
+    if salvage is not None:
+        with contextlib.suppress(Exception):
+            salvage(pid, call.run_id, call.task_id)
 
 
 def _detach_inherited_sockets(keep: int) -> None:

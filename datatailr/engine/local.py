@@ -33,12 +33,13 @@ GROW_AFTER = 0.004
 
 
 class _Worker:
-    __slots__ = ("pid", "conn", "task_id")
+    __slots__ = ("pid", "conn", "task_id", "run_id")
 
     def __init__(self, pid: int, conn: Any) -> None:
         self.pid = pid
         self.conn = conn
         self.task_id: int | None = None
+        self.run_id: int | None = None
 
 
 def describe_exit(status: int) -> str:
@@ -122,7 +123,7 @@ class LocalExecutor:
             else:
                 return
             call = self.queue.popleft()
-            worker.task_id = call.task_id
+            worker.task_id, worker.run_id = call.task_id, call.run_id
             self.by_task[call.task_id] = worker
             try:
                 worker.conn.send(call)
@@ -186,6 +187,7 @@ class LocalExecutor:
         task_id = worker.task_id
         if task_id is not None:
             self.by_task.pop(task_id, None)
+            self._salvage_logs(worker.pid, worker.run_id, task_id)
         why = describe_exit(status)
         return ("died", task_id, f"the worker process running it {why} (pid {worker.pid})")
 
@@ -199,6 +201,15 @@ class LocalExecutor:
             os.kill(worker.pid, signal.SIGKILL)
         worker.task_id = None
         self._reap(worker)
+        self._salvage_logs(worker.pid, worker.run_id, task_id)
+
+    def _salvage_logs(self, pid: int, run_id: int | None, task_id: int) -> None:
+        """What a killed task wrote still reaches its logs (remote storage uploads them when
+        a task ends, which a killed one never does)."""
+        salvage = getattr(self.io, "salvage_logs", None)
+        if salvage is not None and run_id is not None:
+            with contextlib.suppress(Exception):
+                salvage(pid, run_id, task_id)
 
     def shutdown(self) -> None:
         for worker in list(self.workers):

@@ -1,62 +1,18 @@
-"""Freezing a workflow's code: the DAG with its task functions, by value, as bytes.
-
-Functions from ``__main__``, a notebook, or a module of the user's own (not installed in
-site-packages) are pickled by value, so later edits of the file do not change a saved version
-and a worker or the agent can load it without the script. Installed libraries stay references.
-"""
+"""Freezing a workflow's code: the DAG with its task functions, by value, as bytes
+(see ``datatailr.pickling``), its hash, and its source text for display."""
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-import os
-import sys
-import sysconfig
 import textwrap
-from types import ModuleType
 
 from datatailr.core.dag import Dag
-
-_INSTALLED = tuple(
-    os.path.realpath(p) for p in {
-        sysconfig.get_paths().get("stdlib", ""), sysconfig.get_paths().get("platstdlib", ""),
-        sysconfig.get_paths().get("purelib", ""), sysconfig.get_paths().get("platlib", ""),
-        sys.base_prefix, sys.prefix,
-    } if p
-)
-
-
-def _is_users_module(module: ModuleType | None) -> bool:
-    if module is None or module.__name__ == "__main__":
-        return False  # cloudpickle pickles __main__ by value already
-    name = module.__name__.split(".")[0]
-    if name in ("datatailr",) or name in sys.builtin_module_names:
-        return False
-    path = getattr(module, "__file__", None)
-    if not path:
-        return False
-    real = os.path.realpath(path)
-    return not real.startswith(_INSTALLED)
+from datatailr.pickling import dumps_by_value
 
 
 def freeze(dag: Dag) -> bytes:
-    import cloudpickle
-
-    registered = []
-    names = {getattr(node.function, "__module__", "") or "" for node in dag.nodes}
-    for name in sorted(names):
-        module = sys.modules.get(name)
-        if _is_users_module(module):
-            try:
-                cloudpickle.register_pickle_by_value(module)
-                registered.append(module)
-            except (ValueError, TypeError):
-                pass
-    try:
-        return cloudpickle.dumps(dag, protocol=5)
-    finally:
-        for module in registered:
-            cloudpickle.unregister_pickle_by_value(module)
+    return dumps_by_value(dag, (node.function for node in dag.nodes))
 
 
 def thaw(data: bytes) -> Dag:

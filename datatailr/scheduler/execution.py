@@ -140,7 +140,13 @@ def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
         fail_after=options.get("fail_after"),
         should_stop=lambda: meta.stop_requested(run_id),
     )
-    executor = _executor(platform, dag)
+    try:
+        executor = _executor(platform, dag)
+    except Exception as exc:
+        # e.g. the Dask scheduler is unreachable: the run ends failed, saying why, instead of
+        # staying queued (or running) forever
+        meta.mark_abandoned(run_id, "failed", f"The run could not start: {exc}")
+        raise
     return execute_run(dag, plan, executor, [Recorder(meta), *listeners])
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from datatailr.errors import StorageError
 
 _MISSING = object()
+_SPOOL_PREFIX = "datatailr-logs-"
 
 
 class UnpicklableResultError(Exception):
@@ -193,16 +194,39 @@ class BlobStore:
             os.makedirs(os.path.dirname(out), exist_ok=True)
             yield out, self.path(self.log_key(run_id, task_id, "stderr"))
             return
-        spool = tempfile.mkdtemp(prefix="datatailr-logs-")
-        out, err = os.path.join(spool, "out"), os.path.join(spool, "err")
+        # Named after the process and the task, so that when the process is killed mid-task
+        # its executor can still upload what it wrote (``salvage_logs``).
+        spool = tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-{run_id}-{task_id}-")
         try:
-            yield out, err
+            yield os.path.join(spool, "out"), os.path.join(spool, "err")
         finally:
-            for stream, p in (("stdout", out), ("stderr", err)):
+            self._upload_spool(spool, run_id, task_id)
+
+    def _upload_spool(self, spool: str, run_id: int, task_id: int) -> None:
+        try:
+            for stream, name in (("stdout", "out"), ("stderr", "err")):
+                p = os.path.join(spool, name)
                 if os.path.exists(p):
+                    key = self.log_key(run_id, task_id, stream)
                     with open(p, "rb") as f:
-                        self.put_bytes(self.log_key(run_id, task_id, stream), f.read())
+                        data = f.read()
+                    # A retry adds to the earlier attempts' log, as the appended files of a
+                    # local folder do.
+                    earlier = self.get_bytes(key)
+                    self.put_bytes(key, earlier + data if earlier else data)
+        finally:
             shutil.rmtree(spool, ignore_errors=True)
+
+    def salvage_logs(self, pid: int, run_id: int, task_id: int) -> None:
+        """Upload the logs that process ``pid``, killed while running the task, had spooled
+        (remote storage only; a local folder has them already)."""
+        if self.local:
+            return
+        import glob
+
+        pattern = os.path.join(tempfile.gettempdir(), f"{_SPOOL_PREFIX}{pid}-{run_id}-{task_id}-*")
+        for spool in glob.glob(pattern):
+            self._upload_spool(spool, run_id, task_id)
 
     def local_log_path(self, run_id: int, task_id: int, stream: str) -> str | None:
         return self.path(self.log_key(run_id, task_id, stream)) if self.local else None

@@ -6,7 +6,10 @@ public API's shapes. Must not know about tasks' code or results: those are blobs
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction is ``BEGIN
 IMMEDIATE`` so that concurrent writers (a notebook, a script, the agent, the CLI) queue for the
-lock instead of failing with "database is locked" on a read-to-write upgrade.
+lock instead of failing with "database is locked" on a read-to-write upgrade. PostgreSQL gets
+the same discipline from a transaction-scoped advisory lock taken first by every write
+transaction: read-then-write sequences (next job_version, ensure_workflow, migrations run by
+several processes at once) never interleave, on one machine or many.
 """
 
 from __future__ import annotations
@@ -129,7 +132,9 @@ class MetadataStore:
                 )
                 _sqlite_pragmas(self.engine)
             else:
-                self.engine = sa.create_engine(url, pool_pre_ping=True)
+                self.engine = sa.create_engine(_server_url(url), pool_pre_ping=True)
+                if self.engine.dialect.name == "postgresql":
+                    _postgres_write_lock(self.engine)
             self._writer = self.engine.execution_options(datatailr_write=True)
             self.migrate()
         except sa.exc.SQLAlchemyError as exc:
@@ -517,6 +522,29 @@ def _version(row: Any) -> dict:
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def _server_url(url: str) -> sa.URL:
+    """``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; use psycopg2 when that is what is
+    installed (the ``postgres`` extra), so the URL users write works either way."""
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+#: pg_advisory_xact_lock key of datatailr's write lock (any constant; "dtlr" in ASCII)
+PG_WRITE_LOCK = 0x64746C72
+
+
+def _postgres_write_lock(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        if conn.get_execution_options().get("datatailr_write"):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
 
 
 def _sqlite_pragmas(engine: sa.Engine) -> None:
