@@ -126,31 +126,19 @@ def bench_dataframe():
 
     @task()
     def make():
-        return make_df()
+        df = make_df()
+        print(time.time())  # the moment the value leaves the task's code
+        return df
 
     @task()
     def use(df):
         return df.shape
 
-    @task()
-    def tiny():
-        return 1
-
-    @task()
-    def tiny_use(x):
-        return x
-
     @workflow(name="bench dataframe")
     def passing():
         use(make())
 
-    @workflow(name="bench tiny")
-    def tiny_wf():
-        tiny_use(tiny())
-
-    t0 = time.perf_counter()
     df = make_df()
-    t_make = time.perf_counter() - t0
     print(f"DataFrame of {df.memory_usage(deep=True).sum() / 2**20:.0f} MiB passed between two tasks:")
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "df.pkl")
@@ -162,20 +150,21 @@ def bench_dataframe():
                 pickle.load(f)
 
         b_min, _ = best(baseline, 3)
-    del df
-    tiny_wf(local_run=True, progress=False)
-    t_tiny, _ = best(lambda: tiny_wf(local_run=True, progress=False), 3)
+    df = None  # free it before the runs
 
     def ours():
         run = passing(local_run=True, progress=False)
         assert run.result("use") == (rows, 8)
+        returned = float(run.logs("make").split()[-1])
+        [use_task] = [t for t in run.run_details()["tasks"] if t["name"] == "use"]
+        # From make's return to use's first line: pickling, writing, the controller's turn,
+        # reading and unpickling - everything that passing the value costs.
+        return use_task["start_time"].timestamp() - returned
 
-    o_min, _ = best(ours, 3)
-    transfer = o_min - t_make - t_tiny
-    print(f"  whole run {o_min:.3f} s = make {t_make:.3f} s + 2-task run overhead {t_tiny:.3f} s"
-          f" + passing {transfer:.3f} s")
-    row("passing (store + load) vs pickle to file + load", transfer, b_min)
-    print(f"  ratio {transfer / b_min:.2f}x; target <= 1.3x")
+    times = [ours() for _ in range(3)]
+    print(f"  make's return -> use's first line: {', '.join(f'{t:.3f}' for t in times)} s")
+    row("passing (store + load) vs pickle to file + load", min(times), b_min)
+    print(f"  ratio {min(times) / b_min:.2f}x; target <= 1.3x")
 
 
 def bench_cold():

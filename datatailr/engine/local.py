@@ -11,6 +11,7 @@ crashes, leaks or calls ``os._exit`` takes down its worker only, which is replac
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -77,6 +78,9 @@ class LocalExecutor:
     # -- pool -----------------------------------------------------------------------------
     def _fork(self) -> _Worker:
         parent_conn, child_conn = Pipe(duplex=True)
+        # Objects alive now move to the GC's permanent generation for the fork: the child's
+        # collections then never walk (and so never copy-on-write) the parent's whole heap.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 0
@@ -91,6 +95,7 @@ class LocalExecutor:
                 code = 1
             finally:
                 os._exit(code)
+        gc.unfreeze()
         child_conn.close()
         worker = _Worker(pid, parent_conn)
         self.workers.append(worker)

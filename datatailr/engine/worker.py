@@ -9,7 +9,6 @@ value atomically and reports a small status - never the value itself.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import logging
 import os
@@ -18,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from datatailr.core.dag import NodeSpec, substitute
 
@@ -33,8 +32,10 @@ class TaskIO(Protocol):
     def log_files(self, run_id: int, task_id: int) -> contextlib.AbstractContextManager: ...
 
 
-@dataclasses.dataclass(frozen=True)
-class TaskCall:
+class TaskCall(NamedTuple):
+    """One attempt of one task, as the controller hands it to a worker (a named tuple: it
+    crosses a pipe per task, and tuples pickle fastest)."""
+
     run_id: int
     task_id: int
     attempt: int
@@ -47,8 +48,7 @@ class TaskCall:
     env: dict[str, str]
 
 
-@dataclasses.dataclass(frozen=True)
-class TaskOutcome:
+class TaskOutcome(NamedTuple):
     task_id: int
     ok: bool
     start_time: float | None

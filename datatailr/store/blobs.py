@@ -41,6 +41,7 @@ class BlobStore:
             self.url = self.url[len("file://"):]
         self.local = "://" not in self.url
         self._fs: Any = None
+        self._folders: set[str] = set()
 
     def __getstate__(self) -> dict:
         return {"url": self.url}
@@ -90,8 +91,13 @@ class BlobStore:
         if self.local:
             final = self.path(key)
             folder = os.path.dirname(final)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+            self._makedirs(folder)
+            # A name no other writer uses (one process writes a key at a time), opened
+            # exclusively: cheaper than mkstemp's random names, as safe.
+            tmp = os.path.join(folder, f".{os.path.basename(final)}.{os.getpid()}.part")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # left by a process killed mid-write that had our pid
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 with os.fdopen(fd, "wb") as f:
                     yield f  # type: ignore[misc]
@@ -117,6 +123,12 @@ class BlobStore:
             except (OSError, ValueError) as exc:
                 raise StorageError(f"Cannot write {key!r} to {self.url!r}: {exc}") from exc
 
+    def _makedirs(self, folder: str) -> None:
+        # A worker writes many results and logs into a few folders: ask the disk once each.
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+
     def put_bytes(self, key: str, data: bytes) -> None:
         with self._atomic_writer(key) as f:
             f.write(data)
@@ -136,6 +148,7 @@ class BlobStore:
         return bool(self.fs.exists(self.path(key)))
 
     def delete(self, key: str) -> None:
+        self._folders.clear()
         with contextlib.suppress(FileNotFoundError):
             if self.local:
                 p = self.path(key)
@@ -191,7 +204,7 @@ class BlobStore:
         the storage is remote (live tailing is then only on the worker's machine)."""
         if self.local:
             out = self.path(self.log_key(run_id, task_id, "stdout"))
-            os.makedirs(os.path.dirname(out), exist_ok=True)
+            self._makedirs(os.path.dirname(out))
             yield out, self.path(self.log_key(run_id, task_id, "stderr"))
             return
         # Named after the process and the task, so that when the process is killed mid-task
