@@ -306,24 +306,7 @@ def get_command(
         rows.append(row)
     out.table(columns, rows, title="Tasks", empty="No tasks.")
     out.blank()
-    out.table(
-        [
-            Column("version", "right"),
-            Column("created", no_wrap=True),
-            Column("tasks", "right"),
-            Column("schedule"),
-        ],
-        [
-            [
-                v.get("job_version"),
-                fmt_time(v.get("created_at")),
-                v.get("task_count"),
-                v.get("schedule") or "-",
-            ]
-            for v in versions
-        ],
-        title="Versions",
-    )
+    _versions_table(out, versions, title="Versions")
     if run_limit:
         out.blank()
         out.table(
@@ -574,7 +557,11 @@ def versions_command(name: str, env: str, as_json: bool) -> None:
     if as_json:
         emit_json(versions)
         return
-    Printer().table(
+    _versions_table(Printer(), versions)
+
+
+def _versions_table(out: Printer, versions: list[dict], title: str | None = None) -> None:
+    out.table(
         [
             Column("version", "right"),
             Column("created", no_wrap=True),
@@ -582,14 +569,11 @@ def versions_command(name: str, env: str, as_json: bool) -> None:
             Column("schedule"),
         ],
         [
-            [
-                v.get("job_version"),
-                fmt_time(v.get("created_at")),
-                v.get("task_count"),
-                v.get("schedule") or "-",
-            ]
+            [v.get("job_version"), fmt_time(v.get("created_at")), v.get("task_count"),
+             v.get("schedule") or "-"]
             for v in versions
         ],
+        title=title,
         empty="No versions.",
     )
 
