@@ -69,7 +69,7 @@ def system_values(*, workflow_name: str, run_start: float, scheduled_time: float
 
 
 def _system_args(node: NodeSpec, system: dict[str, Any]) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for name in node.system_args:
         override = os.environ.get(f"DATATAILR_BATCH_ARG_{name.upper()}")
         if override is not None:

@@ -284,6 +284,7 @@ class Agent:
         started = []
         for version in self.meta.scheduled_versions():
             schedule = Schedule.parse(version["schedule"])
+            assert schedule is not None  # scheduled_versions() returns only these
             since = max(self.meta.last_fire(version["workflow_id"]) or 0.0,
                         version["created_at"])
             due = schedule.latest_due(datetime.fromtimestamp(since, timezone.utc),

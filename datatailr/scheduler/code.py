@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import textwrap
+from typing import Any
 
 from datatailr.core.dag import Dag
 from datatailr.pickling import dumps_by_value
@@ -25,7 +26,7 @@ def code_hash(frozen: bytes, definition_text: str) -> str:
     return hashlib.sha256(frozen + definition_text.encode()).hexdigest()
 
 
-def source_text(dag: Dag, body: object) -> str:
+def source_text(dag: Dag, body: Any) -> str:
     """The source of the workflow body and of every task function, for display."""
     parts = []
     seen: set[int] = set()

@@ -194,9 +194,11 @@ class MetadataStore:
                 conn.execute(workflows.update().where(workflows.c.workflow_id == found.workflow_id)
                              .values(name=name))
             return int(found.workflow_id)
-        return int(conn.execute(workflows.insert().values(
+        key = conn.execute(workflows.insert().values(
             slug=slug, environment=environment, name=name, created_at=time.time()
-        )).inserted_primary_key[0])
+        )).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def find_workflow(self, key: str, environment: str) -> dict | None:
         """By slug or display name (the caller slugifies)."""
@@ -314,13 +316,14 @@ class MetadataStore:
         with contextlib.ExitStack() as stack:
             if conn is None:
                 conn = stack.enter_context(self.write())
-            run_id = int(conn.execute(runs.insert().values(
+            key = conn.execute(runs.insert().values(
                 workflow_id=workflow_id, job_version=job_version, state=state,
                 created_at=round(time.time(), 6), original_run_id=original_run_id,
-                rerun_of=rerun_of,
-                full=full, trigger=trigger, scheduled_time=scheduled_time,
+                rerun_of=rerun_of, full=full, trigger=trigger, scheduled_time=scheduled_time,
                 stop_requested=False, options=json.dumps(options or {}),
-            )).inserted_primary_key[0])
+            )).inserted_primary_key
+            assert key is not None
+            run_id = int(key[0])
             if task_names:
                 conn.execute(task_runs.insert(), [
                     {"run_id": run_id, "task_id": i, "name": n, "state": "pending", "attempts": 0}
