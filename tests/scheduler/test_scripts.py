@@ -113,3 +113,31 @@ def test_a_local_run_whose_process_is_killed_does_not_stay_running(home, tmp_pat
     assert run["state"] == "unknown"
     [t] = Workflow("sleepy").run_details(run["run_id"])["tasks"]
     assert (t["state"], t["error"]) == ("unknown", "The process running it died.")
+
+
+def test_on_a_terminal_progress_is_a_rich_bar(home, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    script = write_project(tmp_path)
+    leader, follower = pty.openpty()
+    env = {**os.environ, "DATATAILR_HOME": str(home), "TERM": "xterm", "COLUMNS": "100"}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=follower, stderr=follower,
+                            env=env, cwd=tmp_path)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode("utf-8", errors="replace")
+    assert "\x1b[" in screen  # drawn with terminal control codes: the bar, not plain lines
+    assert "Script Pipeline" in screen and "2/2" in screen
+    assert "✓ extract completed in" in screen and "RESULT completed [2, 4, 6]" in screen
