@@ -141,3 +141,56 @@ def test_on_a_terminal_progress_is_a_rich_bar(home, tmp_path):
     assert "\x1b[" in screen  # drawn with terminal control codes: the bar, not plain lines
     assert "Script Pipeline" in screen and "2/2" in screen
     assert "✓ extract completed in" in screen and "RESULT completed [2, 4, 6]" in screen
+
+
+def test_ctrl_c_stops_a_local_run_and_records_it(home, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from datatailr import Workflow
+
+    (tmp_path / "interrupted.py").write_text(textwrap.dedent('''
+        import time
+        from datatailr import task, workflow
+
+        @task()
+        def quick():
+            return 1
+
+        @task()
+        def sleepy(x):
+            time.sleep(60)
+
+        @workflow(name="interrupted")
+        def wf():
+            sleepy(quick())
+            sleepy(2).alias("other")
+
+        wf(local_run=True)
+    '''))
+    env = {**os.environ, "DATATAILR_HOME": str(home)}
+    # Ctrl+C in a terminal signals the whole foreground process group, workers included.
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "interrupted.py")], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            run = Workflow("interrupted").runs(refresh=True)[0]
+            tasks = Workflow("interrupted").run_details(run["run_id"])["tasks"]
+            if [t["state"] for t in tasks] == ["completed", "running", "running"]:
+                break
+        except (ValueError, IndexError):
+            pass
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    [run] = Workflow("interrupted").runs(refresh=True)
+    details = Workflow("interrupted").run_details(run["run_id"])
+    assert (details["state"], details["error"]) == ("stopped", "Interrupted.")
+    assert [(t["name"], t["state"]) for t in details["tasks"]] == [
+        ("quick", "completed"), ("sleepy", "stopped"), ("other", "stopped")]
