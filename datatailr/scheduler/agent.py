@@ -217,8 +217,6 @@ class Agent:
     def recover(self) -> None:
         """At start: runs whose process died are ``unknown``; claims nobody will serve are
         released so the runs are started again."""
-        from datatailr.store.metadata import runs
-
         for run in self.meta.runs_in_states(["pending", "running"]):
             owner = run.get("claimed_by") or ""
             owner_host, _, owner_pid = owner.rpartition(":")
@@ -232,9 +230,7 @@ class Agent:
                     self.meta.mark_abandoned(run["run_id"], "unknown",
                                              "The process that started it died before it ran.")
                 else:
-                    with self.meta.write() as conn:
-                        conn.execute(runs.update().where(runs.c.run_id == run["run_id"])
-                                     .values(claimed_by=None))
+                    self.meta.release_claim(run["run_id"])
 
     def reconcile(self) -> None:
         """Running runs of this host whose process is gone become ``unknown``."""

@@ -76,18 +76,13 @@ def new_run(platform: Platform, *, workflow_id: int, job_version: int, task_name
             trigger: str, claimed: bool, original_run_id: int | None = None,
             rerun_of: int | None = None, full: bool = False,
             scheduled_time: float | None = None, options: dict | None = None) -> int:
-    meta = platform.metadata
-    with meta.write() as conn:
-        run_id = meta.create_run(
-            workflow_id=workflow_id, job_version=job_version, trigger=trigger,
-            task_names=task_names, original_run_id=original_run_id, rerun_of=rerun_of,
-            full=full, scheduled_time=scheduled_time, options=options, conn=conn)
-        if claimed:
-            from datatailr.store.metadata import runs
-
-            conn.execute(runs.update().where(runs.c.run_id == run_id)
-                         .values(claimed_by=owner_tag()))
-    return run_id
+    """Record a queued run; ``claimed`` when this process runs it itself (a local run), so no
+    agent picks it up."""
+    return platform.metadata.create_run(
+        workflow_id=workflow_id, job_version=job_version, trigger=trigger,
+        task_names=task_names, original_run_id=original_run_id, rerun_of=rerun_of,
+        full=full, scheduled_time=scheduled_time, options=options,
+        claimed_by=owner_tag() if claimed else None)
 
 
 def reuse_plan(platform: Platform, run: dict, dag: Dag) -> dict[int, tuple[int, int]]:

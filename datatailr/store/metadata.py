@@ -312,7 +312,8 @@ class MetadataStore:
                    task_names: Sequence[str], state: str = "pending",
                    original_run_id: int | None = None, rerun_of: int | None = None,
                    full: bool = False, scheduled_time: float | None = None,
-                   options: dict | None = None, conn: sa.Connection | None = None) -> int:
+                   options: dict | None = None, claimed_by: str | None = None,
+                   conn: sa.Connection | None = None) -> int:
         with contextlib.ExitStack() as stack:
             if conn is None:
                 conn = stack.enter_context(self.write())
@@ -321,6 +322,7 @@ class MetadataStore:
                 created_at=round(time.time(), 6), original_run_id=original_run_id,
                 rerun_of=rerun_of, full=full, trigger=trigger, scheduled_time=scheduled_time,
                 stop_requested=False, options=json.dumps(options or {}),
+                claimed_by=claimed_by,
             )).inserted_primary_key
             assert key is not None
             run_id = int(key[0])
@@ -340,6 +342,11 @@ class MetadataStore:
                 .values(claimed_by=owner)
             )
             return result.rowcount == 1
+
+    def release_claim(self, run_id: int) -> None:
+        """A claimed run nobody will serve goes back to the queue."""
+        with self.write() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(claimed_by=None))
 
     def pending_runs(self) -> list[dict]:
         with self.read() as conn:
