@@ -43,7 +43,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from multiprocessing import Pipe
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +52,7 @@ from datatailr.engine.worker import (
     TaskCall,
     TaskIO,
     TaskOutcome,
+    fork_child,
     prepare_forked_worker,
     worker_loop,
 )
@@ -561,18 +561,8 @@ class _Pool:
         # One fork at a time per process: a child must not inherit another child's pipe end
         # (its death would then go unnoticed).
         with _FORK_LOCK:
-            parent_conn, child_conn = Pipe(duplex=True)
-            pid = os.fork()
-            if pid == 0:  # the child: never returns
-                code = 0
-                try:
-                    parent_conn.close()
-                    _child_main(child_conn, self.header, self.nodes_bytes)
-                except BaseException:  # noqa: BLE001 - the child must reach os._exit
-                    code = 1
-                finally:
-                    os._exit(code)
-            child_conn.close()
+            pid, parent_conn = fork_child(
+                lambda conn: _child_main(conn, self.header, self.nodes_bytes))
         return _Child(pid, parent_conn)
 
     def close(self) -> None:

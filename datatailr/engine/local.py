@@ -11,13 +11,11 @@ crashes, leaks or calls ``os._exit`` takes down its worker only, which is replac
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import select
 import signal
 import time
 from collections import deque
-from multiprocessing import Pipe
 from typing import Any
 
 from datatailr.core.dag import NodeSpec
@@ -25,6 +23,7 @@ from datatailr.engine.worker import (
     TaskCall,
     TaskIO,
     TaskOutcome,
+    fork_child,
     prepare_forked_worker,
     worker_loop,
 )
@@ -77,26 +76,14 @@ class LocalExecutor:
 
     # -- pool -----------------------------------------------------------------------------
     def _fork(self) -> _Worker:
-        parent_conn, child_conn = Pipe(duplex=True)
-        # Objects alive now move to the GC's permanent generation for the fork: the child's
-        # collections then never walk (and so never copy-on-write) the parent's whole heap.
-        gc.freeze()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 0
-            try:
-                parent_conn.close()
-                for w in self.workers:
-                    with contextlib.suppress(OSError):
-                        w.conn.close()
-                prepare_forked_worker()
-                worker_loop(child_conn, self.nodes, self.io)
-            except BaseException:  # noqa: BLE001 - the child must reach os._exit
-                code = 1
-            finally:
-                os._exit(code)
-        gc.unfreeze()
-        child_conn.close()
+        def serve(conn: Any) -> None:
+            for w in self.workers:  # other workers' pipes: their deaths must stay visible
+                with contextlib.suppress(OSError):
+                    w.conn.close()
+            prepare_forked_worker()
+            worker_loop(conn, self.nodes, self.io)
+
+        pid, parent_conn = fork_child(serve)
         worker = _Worker(pid, parent_conn)
         self.workers.append(worker)
         self.by_fd[parent_conn.fileno()] = worker

@@ -9,6 +9,7 @@ value atomically and reports a small status - never the value itself.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -219,3 +220,29 @@ def worker_loop(conn: Any, nodes: tuple[NodeSpec, ...], io_: TaskIO) -> None:
             conn.send(("done", outcome))
         except (BrokenPipeError, OSError):
             return
+
+
+def fork_child(body: Callable[[Any], None]) -> tuple[int, Any]:
+    """Fork a process that runs ``body(conn)`` and exits; returns (pid, the parent's end).
+
+    Objects alive now move to the GC's permanent generation for the fork, so the child's
+    collections never walk (and so never copy-on-write) the parent's whole heap. The child
+    always ends with ``os._exit``: it must not run the parent's atexit handlers or finalizers.
+    """
+    from multiprocessing import Pipe
+
+    parent_conn, child_conn = Pipe(duplex=True)
+    gc.freeze()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            parent_conn.close()
+            body(child_conn)
+        except BaseException:  # noqa: BLE001 - the child must reach os._exit
+            code = 1
+        finally:
+            os._exit(code)
+    gc.unfreeze()
+    child_conn.close()
+    return pid, parent_conn
