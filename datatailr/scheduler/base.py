@@ -115,7 +115,5 @@ class EntryPoint:
 
 def __getattr__(name: str) -> Any:
     if name == "Job":  # the jobs' base class lives with the jobs
-        from datatailr.scheduler import job
-
-        return job.Job
+        return importlib.import_module("datatailr.scheduler.job").Job
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
