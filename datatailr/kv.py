@@ -76,7 +76,7 @@ class KV:
             existing = meta.kv_get(self.environment, key)
             recorded = existing.get("acl") if existing else None
         else:
-            recorded = acl.to_json()
+            recorded = acl.to_dict()
         meta.kv_put(self.environment, key, value, acl=recorded)
 
     def ls(self) -> list[dict[str, Any]]:
@@ -109,7 +109,7 @@ class KV:
         if not isinstance(acls, ACL):
             raise InvalidArgumentError(f"KV.set_acls({key!r}, {acls!r}): give an ACL.")
         value = self.get(key)
-        _metadata().kv_put(self.environment, key, value, acl=acls.to_json())
+        _metadata().kv_put(self.environment, key, value, acl=acls.to_dict())
 
     def add_acl(self, key: str, acls: ACL) -> None:
         """Add the entries of ``acls`` to the ACL recorded for ``key``."""

@@ -6,10 +6,6 @@ and ``Job`` (``datatailr.scheduler.job``) and ``InstantRunHandle`` (``batch``) a
 first use, so that importing this package stays cheap.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
 from datatailr.core.dag import Task
 from datatailr.core.environment import Environment
 from datatailr.errors import CodePackageMismatchError, DuplicateJobNameError, TaskError
@@ -50,7 +46,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module_name = LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,12 +27,12 @@ from datatailr.errors import InvalidArgumentError, NotFoundError, SecretError
 
 __all__ = ["SecretStore", "check_name"]
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@:-]*$")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@:-]*")
 _FORMAT = 1
 
 
 def check_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or len(name) > 200:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > 200:
         raise InvalidArgumentError(
             f"Secret name {name!r} is not valid: use letters, digits and _ . / @ : - "
             "(starting with a letter, digit or _), e.g. 'db/password'."
