@@ -123,7 +123,7 @@ class SecretError(DatatailrError, ValueError):
     """A secret cannot be stored or read (never carries the secret's value)."""
 
 
-__all__ += ["HostedOnlyError", "SecretError", "hosted_only"]
+__all__ += ["HostedOnlyError", "SecretError"]
 
 
 class CodePackageMismatchError(DatatailrError, ValueError):

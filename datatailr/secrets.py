@@ -16,13 +16,14 @@ from typing import Any
 
 from datatailr.acl import ACL
 from datatailr.core.environment import resolve_environment
-from datatailr.store.secrets import SecretStore
 
 __all__ = ["Secrets"]
 
 
-def _store() -> SecretStore:
+def _store() -> Any:
+    """The home's SecretStore (imported here: ``import datatailr`` loads no store module)."""
     from datatailr.config import load_config
+    from datatailr.store.secrets import SecretStore
 
     return SecretStore(load_config().home)
 

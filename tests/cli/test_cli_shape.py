@@ -214,6 +214,11 @@ def test_cli_imports_only_the_public_api():
         "datatailr.errors",
         "datatailr.scheduler.batch",
         "datatailr.scheduler.agent",
+        "datatailr.scheduler.job",
+        "datatailr.blob",
+        "datatailr.kv",
+        "datatailr.secrets",
+        "datatailr.core.query",  # the hosted filter language: pure functions over dicts
     )
     for path in Path(datatailr.cli.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -224,7 +229,7 @@ def test_cli_imports_only_the_public_api():
             else:
                 continue
             for name in names:
-                if name.startswith("datatailr"):
+                if name.startswith("datatailr") and name != "datatailr":  # the public names
                     assert name.startswith(allowed), f"{path.name} imports {name}"
 
 
