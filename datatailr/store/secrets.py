@@ -1,7 +1,11 @@
 """The local secret store: one private JSON file under DATATAILR_HOME, never the database.
 
 ``$DATATAILR_HOME/secrets/secrets.json`` (mode 0600, in a folder of mode 0700) maps each
-environment to its secrets' names and values. Writes go to a private temporary file that
+environment to its secrets' names and values. With ``DATATAILR_SECRETS_BACKEND=keyring`` new
+values go to the system keyring instead (the ``keyring`` package: the desktop's secret
+service, macOS Keychain, ...; service ``datatailr:<home>:<environment>``), and the file keeps
+only their names (``null`` values), so ``ls`` still works; each secret is read from where it
+was stored. Writes go to a private temporary file that
 replaces the old one, under an exclusive lock, so concurrent writers never lose each other's
 changes and a reader never sees half a file. A file or folder that other accounts can read is
 refused with the ``chmod`` that fixes it, rather than used.
@@ -27,6 +31,8 @@ from datatailr.errors import InvalidArgumentError, NotFoundError, SecretError
 
 __all__ = ["SecretStore", "check_name"]
 
+BACKEND_VARIABLE = "DATATAILR_SECRETS_BACKEND"
+_BACKENDS = ("file", "keyring")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@:-]*")
 _FORMAT = 1
 
@@ -43,10 +49,31 @@ def check_name(name: Any) -> str:
 class SecretStore:
     """The secrets of one DATATAILR_HOME, per environment."""
 
-    def __init__(self, home: Path | str) -> None:
+    def __init__(self, home: Path | str, backend: str | None = None) -> None:
         self.folder = Path(home) / "secrets"
         self.path = self.folder / "secrets.json"
         self._lock_path = self.folder / ".lock"
+        chosen = (backend or os.environ.get(BACKEND_VARIABLE) or "file").strip().lower()
+        if chosen not in _BACKENDS:
+            raise InvalidArgumentError(
+                f"{BACKEND_VARIABLE}={chosen!r}: use 'file' (a private file in DATATAILR_HOME, "
+                "the default) or 'keyring' (the system keyring)."
+            )
+        self.backend = chosen
+        self._service_prefix = f"datatailr:{Path(home).resolve()}"
+
+    def _keyring(self) -> Any:
+        try:
+            import keyring
+        except ImportError:
+            raise SecretError(
+                f"{BACKEND_VARIABLE}=keyring needs the keyring package: pip install "
+                "'datatailr-local-first[keyring]', or unset it to use the private file."
+            ) from None
+        return keyring
+
+    def _service(self, environment: str) -> str:
+        return f"{self._service_prefix}:{environment}"
 
     def __repr__(self) -> str:
         return f"SecretStore({str(self.path)!r})"
@@ -66,7 +93,7 @@ class SecretStore:
                 f"run `chmod {mode_wanted:o} {path}`, then try again."
             )
 
-    def _load(self) -> dict[str, dict[str, str]]:
+    def _load(self) -> dict[str, dict[str, str | None]]:
         if not self.path.exists():
             return {}
         self._check_private(self.folder, 0o700)
@@ -81,18 +108,27 @@ class SecretStore:
         envs = data.get("environments") if isinstance(data, dict) else None
         if not isinstance(envs, dict):
             raise SecretError(f"The secret store {self.path} is not in the expected format.")
-        return {str(env): {str(k): str(v) for k, v in items.items()} for env, items in envs.items()}
+        return {str(env): {str(k): None if v is None else str(v) for k, v in items.items()}
+                for env, items in envs.items()}
 
     def get(self, environment: str, name: str) -> str:
         check_name(name)
         found = self._load().get(environment, {})
+        if name in found and found[name] is None:  # stored in the keyring
+            value = self._keyring().get_password(self._service(environment), name)
+            if value is None:
+                raise SecretError(
+                    f"Secret {name!r} of {environment} was stored in the system keyring, which "
+                    f"no longer has it: set it again with `dt secret set {name} -e {environment}`."
+                )
+            return str(value)
         if name not in found:
             raise NotFoundError(
                 f"No secret {name!r} in {environment}: set it with `dt secret set {name} "
                 f"-e {environment}` (the value is read from the terminal or stdin); "
                 "`dt secret ls` lists the names that exist."
             )
-        return found[name]
+        return str(found[name])
 
     def names(self, environment: str) -> list[str]:
         return sorted(self._load().get(environment, {}))
@@ -111,7 +147,11 @@ class SecretStore:
         if value == "":
             raise InvalidArgumentError(f"The value of secret {name!r} is empty: give a value.")
         with self._locked() as data:
-            data.setdefault(environment, {})[name] = value
+            if self.backend == "keyring":
+                self._keyring().set_password(self._service(environment), name, value)
+                data.setdefault(environment, {})[name] = None
+            else:
+                data.setdefault(environment, {})[name] = value
 
     def delete(self, environment: str, name: str) -> None:
         check_name(name)
@@ -121,12 +161,16 @@ class SecretStore:
                     f"No secret {name!r} in {environment}: `dt secret ls -e {environment}` "
                     "lists the names that exist."
                 )
+            if data[environment][name] is None:
+                keyring = self._keyring()
+                with contextlib.suppress(keyring.errors.PasswordDeleteError):
+                    keyring.delete_password(self._service(environment), name)
             del data[environment][name]
             if not data[environment]:
                 del data[environment]
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[dict[str, dict[str, str]]]:
+    def _locked(self) -> Iterator[dict[str, dict[str, str | None]]]:
         self._make_folder()
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -145,7 +189,7 @@ class SecretStore:
             os.chmod(self.folder, 0o700)  # mkdir's mode is cut by the umask
         self._check_private(self.folder, 0o700)
 
-    def _write(self, data: dict[str, dict[str, str]]) -> None:
+    def _write(self, data: dict[str, dict[str, str | None]]) -> None:
         payload = json.dumps({"format": _FORMAT, "written_at": time.time(),
                               "environments": data}, indent=1, sort_keys=True)
         tmp = self.folder / f".secrets.{os.getpid()}.tmp"

@@ -77,3 +77,54 @@ def test_delete_missing_is_an_error(tmp_path):
     assert store.names("dev") == []
     with pytest.raises(NotFoundError):
         store.delete("dev", "a")
+
+
+@pytest.fixture
+def file_keyring(tmp_path):
+    """A real keyring backend (keyrings.alt's file one) in this test's folder."""
+    keyring = pytest.importorskip("keyring")
+    alt = pytest.importorskip("keyrings.alt.file")
+    previous = keyring.get_keyring()
+    backend = alt.PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring.cfg")
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_keyring_backend_keeps_values_out_of_the_file(tmp_path, file_keyring):
+    home = tmp_path / "home"
+    store = SecretStore(home, backend="keyring")
+    store.set("dev", "db/password", "in-the-keyring")
+    data = json.loads((home / "secrets" / "secrets.json").read_text())
+    assert data["environments"] == {"dev": {"db/password": None}}
+    service = f"datatailr:{home.resolve()}:dev"
+    assert file_keyring.get_password(service, "db/password") == "in-the-keyring"
+    # read back from where it was stored, whatever backend reads it
+    assert SecretStore(home).get("dev", "db/password") == "in-the-keyring"
+    assert store.names("dev") == ["db/password"]
+    store.delete("dev", "db/password")
+    assert (store.names("dev"), file_keyring.get_password(service, "db/password")) == ([], None)
+
+
+def test_a_secret_the_keyring_lost_says_so(tmp_path, file_keyring):
+    home = tmp_path / "home"
+    store = SecretStore(home, backend="keyring")
+    store.set("dev", "tok", "v")
+    file_keyring.delete_password(f"datatailr:{home.resolve()}:dev", "tok")
+    with pytest.raises(SecretError) as caught:
+        store.get("dev", "tok")
+    assert str(caught.value) == (
+        "Secret 'tok' of dev was stored in the system keyring, which no longer has it: set it "
+        "again with `dt secret set tok -e dev`."
+    )
+
+
+def test_unknown_backend_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATATAILR_SECRETS_BACKEND", "vault")
+    with pytest.raises(InvalidArgumentError) as caught:
+        SecretStore(tmp_path)
+    assert str(caught.value) == (
+        "DATATAILR_SECRETS_BACKEND='vault': use 'file' (a private file in DATATAILR_HOME, the "
+        "default) or 'keyring' (the system keyring)."
+    )
