@@ -132,3 +132,24 @@ def test_blob_from_inside_a_task_of_a_local_run(home):
     assert run.state == "completed"
     assert (run.result("write_blob"), run.result("read_blob")) == (17, "hello from a task")
     assert Blob().get("reports/today.txt") == b"hello from a task"
+
+
+def test_any_fsspec_storage_url_works(home, monkeypatch):
+    """On a cluster the storage URL is a shared bucket; fsspec's memory filesystem stands in
+    for a remote one here (same code path: not a local folder)."""
+    monkeypatch.setenv("DATATAILR_STORAGE_URL", "memory://dt-blob-test")
+    b = Blob()
+    b.put("mybucket/a.txt", b"remote a")
+    b.put("mybucket/deep/b.txt", b"remote bb")
+    assert b.get("blob://mybucket/a.txt") == b"remote a"
+    assert _names(b.ls("mybucket/")) == [("mybucket/a.txt", 8, True),
+                                         ("mybucket/deep/", 0, False)]
+    assert _names(b.ls("", recursive=True)) == [("mybucket/a.txt", 8, True),
+                                                ("mybucket/deep/b.txt", 9, True)]
+    import fsspec
+
+    assert fsspec.filesystem("memory").cat_file("/dt-blob-test/blobs/dev/mybucket/a.txt") == (
+        b"remote a")
+    b.delete("mybucket/a.txt")
+    assert (b.exists("mybucket/a.txt"), b.exists("mybucket/deep/b.txt")) == (False, True)
+    fsspec.filesystem("memory").rm("/dt-blob-test", recursive=True)
