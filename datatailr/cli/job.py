@@ -102,7 +102,12 @@ JOB_FIELDS = {
     "tasks": "numeric",
     "schedule": "text",
     "last_run": "numeric",
+    "create_time": "numeric",
+    "cpu": "numeric",
+    "memory": "numeric",
 }
+#: Fields read from each workflow's versions, only when a filter or sort names them.
+_DEFINITION_FIELDS = ("create_time", "cpu", "memory")
 #: The hosted dt's names of the job types.
 HOSTED_TYPES = {"workflow": "batch", "excel_addin": "excel"}
 
@@ -133,6 +138,25 @@ def job_record(wf: Mapping[str, Any], run_as: str) -> dict[str, Any]:
     }
 
 
+def _definition_fields(wf: Mapping[str, Any]) -> dict[str, Any]:
+    """create_time (its first version's), cpu and memory (bytes) of the latest version."""
+    from datatailr import Resources
+
+    handle = _api.open_workflow(str(wf.get("slug")), str(wf.get("environment")))
+    versions = handle.versions()
+    resources = (handle.definition().get("options") or {}).get("resources") or {}
+    try:
+        asked = Resources(**resources)
+        cpu, memory = asked.cpu, asked.memory_bytes()
+    except (TypeError, ValueError):
+        cpu = memory = None
+    return {
+        "create_time": _timestamp(versions[0].get("created_at")) if versions else None,
+        "cpu": cpu,
+        "memory": memory,
+    }
+
+
 def _is_expression(text: str) -> bool:
     """A hosted filter expression has spaces between field, operator and value; our older
     forms (TEXT, name=PATTERN, state=S) have none."""
@@ -159,6 +183,9 @@ def select_jobs(
     pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = [
         (job_record(wf, run_as), wf) for wf in workflows
     ]
+    asked = " ".join([*expressions, sort or ""])
+    if any(field in asked for field in _DEFINITION_FIELDS):
+        pairs = [({**record, **_definition_fields(wf)}, wf) for record, wf in pairs]
     chosen = [(r, wf) for r, wf in pairs if keep(wf) and all(check(r) for check in checks)]
     if sort:
         by_id = {id(r): wf for r, wf in chosen}

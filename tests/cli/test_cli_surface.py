@@ -40,6 +40,12 @@ from conftest import dt, dt_command, dt_error, dt_json
         (["-s", "-last_run", "-b", "2"], ["daily-sales-report", "frame-report"]),
         (["-b", "2", "-o", "1"], ["daily-sales-report", "flaky-pipeline"]),
         (["-f", "run_as = " + __import__("getpass").getuser(), "-b", "1"], ["complex-pipeline"]),
+        # every workflow of the store asks for the defaults: 100m (in bytes) and 1 cpu
+        (["-f", "memory = 104857600 and cpu = 1"], ["complex-pipeline", "daily-sales-report",
+                                                    "flaky-pipeline", "frame-report"]),
+        (["-f", "memory > 104857600 or cpu < 1"], []),
+        (["-s", "create_time"], ["daily-sales-report", "flaky-pipeline", "complex-pipeline",
+                                 "frame-report"]),
     ],
 )
 def test_job_ls_filter_sort_and_page(args, slugs):
@@ -54,13 +60,14 @@ def test_job_ls_pretty_json_is_the_json():
 @pytest.mark.usefixtures("history")
 def test_job_ls_bad_filter_and_sort_are_one_line_errors():
     assert dt_error("job", "ls", "-f", "colour = red") == (
-        "Error: Filter 'colour = red': there is no field 'colour' (fields: display_name, "
-        "environment, last_run, name, run_as, schedule, state, tasks, type, version); write "
-        'e.g. "name starts_with daily and state = failed".'
+        "Error: Filter 'colour = red': there is no field 'colour' (fields: cpu, create_time, "
+        "display_name, environment, last_run, memory, name, run_as, schedule, state, tasks, "
+        'type, version); write e.g. "name starts_with daily and state = failed".'
     )
     assert dt_error("job", "ls", "-s", "-colour") == (
-        "Error: Sort '-colour': there is no field 'colour' (fields: display_name, environment, "
-        "last_run, name, run_as, schedule, state, tasks, type, version)."
+        "Error: Sort '-colour': there is no field 'colour' (fields: cpu, create_time, "
+        "display_name, environment, last_run, memory, name, run_as, schedule, state, tasks, "
+        "type, version)."
     )
 
 
