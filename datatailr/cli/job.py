@@ -145,11 +145,13 @@ def _definition_fields(wf: Mapping[str, Any]) -> dict[str, Any]:
     handle = _api.open_workflow(str(wf.get("slug")), str(wf.get("environment")))
     versions = handle.versions()
     resources = (handle.definition().get("options") or {}).get("resources") or {}
+    cpu: float | None = None
+    memory: int | None = None
     try:
         asked = Resources(**resources)
         cpu, memory = asked.cpu, asked.memory_bytes()
-    except (TypeError, ValueError):
-        cpu = memory = None
+    except (TypeError, ValueError):  # a definition without resources: nothing to compare
+        pass
     return {
         "create_time": _timestamp(versions[0].get("created_at")) if versions else None,
         "cpu": cpu,
