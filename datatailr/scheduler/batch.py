@@ -557,23 +557,43 @@ class Workflow:
         for key in gone["code_keys"]:
             platform.blobs.delete(key)
 
-    def promote(self, to_environment: Environment | str, version: int | None = None) -> int:
-        """Copy a version (default: the latest) to another environment as its next version."""
-        target_env = Environment.parse(to_environment)
-        if target_env == self.environment:
-            raise InvalidArgumentError(
-                f"{self.name!r} is already in {target_env.value}: promote to another environment.")
-        row = self._version_row(version)
+    def promote(self, from_environment: Environment | str | None = None,
+                version: int | None = None, *, to: Environment | str | None = None) -> int:
+        """Promote a version as the hosted platform does: from ``from_environment`` (default:
+        this handle's) to the next environment, dev -> pre -> prod, or to ``to``. ``version``
+        defaults to the source's latest. The version is copied to the target as its next
+        version there, whose number is returned."""
+        order = [Environment.DEV, Environment.PRE, Environment.PROD]
+        source_env = self.environment if from_environment is None else Environment.parse(
+            from_environment)
+        if to is None:
+            if source_env is Environment.PROD:
+                raise InvalidArgumentError(
+                    f"{self.name!r}: prod is the last environment, there is none after it to "
+                    "promote to. promote()'s first argument is the environment to promote "
+                    "from (dev -> pre -> prod), as on the hosted platform: to copy a version "
+                    "from dev straight to prod write promote('dev', to='prod').")
+            target_env = order[order.index(source_env) + 1]
+        else:
+            target_env = Environment.parse(to)
+            if order.index(target_env) <= order.index(source_env):
+                raise InvalidArgumentError(
+                    f"Cannot promote {self.name!r} from {source_env.value} to "
+                    f"{target_env.value}: promotion goes forward, dev -> pre -> prod; name "
+                    "a later environment with to=.")
+        source = self if source_env == self.environment else Workflow(
+            self.slug, environment=source_env)
+        row = source._version_row(version)
         platform = _platform()
         meta = platform.metadata
         code = platform.blobs.get_bytes(row["code_key"])
         if code is None:
             raise NotFoundError(f"The code of version {row['job_version']} is missing.")
         with meta.write() as conn:
-            workflow_id = meta.ensure_workflow(conn, self.slug, target_env.value, self.name)
+            workflow_id = meta.ensure_workflow(conn, source.slug, target_env.value, source.name)
 
             def key_for(job_version: int) -> str:
-                return platform.blobs.code_key(target_env.value, self.slug, job_version)
+                return platform.blobs.code_key(target_env.value, source.slug, job_version)
 
             latest = meta.latest_version(workflow_id, conn)
             next_version = (latest["job_version"] if latest else 0) + 1
@@ -581,7 +601,7 @@ class Workflow:
             new_version = meta.add_version(
                 conn, workflow_id, definition={**row["definition"],
                                                "promoted_from": {
-                                                   "environment": self.environment.value,
+                                                   "environment": source.environment.value,
                                                    "job_version": row["job_version"]}},
                 source=row["source"], code_key_for=key_for, code_hash=row["code_hash"],
                 schedule=row["schedule"], task_count=row["task_count"])
