@@ -945,32 +945,78 @@ def promote_command(
 
 
 @job.command(
-    "rm", short_help="Remove a workflow from an environment.", context_settings=CONTEXT_SETTINGS
+    "rm", short_help="Remove a workflow, or one version of it.", context_settings=CONTEXT_SETTINGS
 )
 @click.argument("name")
+@click.option("--version", "-v", "version", type=int, default=None,
+              help="Remove only this version: the one before it becomes current (a rollback).")
+@click.option("--purge", is_flag=True,
+              help="Delete the workflow with its versions and whole history for good.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @common_options
-def rm_command(name: str, yes: bool, env: str, as_json: bool) -> None:
-    """Remove a workflow from an environment (it will no longer be listed or scheduled there).
+def rm_command(name: str, version: int | None, purge: bool, yes: bool, env: str,
+               as_json: bool) -> None:
+    """Remove a workflow from an environment (it is no longer listed or scheduled there), or
+    one version of it. Undo with `dt job restore`; `--purge` deletes for good.
 
     \b
     Examples:
       dt job rm old_report
-      dt job rm old_report -e pre --yes
+      dt job rm my_report -v 3          # roll back to the version before 3
+      dt job rm old_report -e pre --yes --purge
     """
     wf = _api.open_workflow(name, env)
     display = _api.display_name(wf)
+    what = (f"version {version} of {display!r}" if version is not None
+            else f"workflow {display!r}")
     if not yes:
-        click.confirm(f"Remove workflow {display!r} from {env}?", abort=True, err=True)
-    wf.remove()
+        verb = "Delete for good" if purge else "Remove"
+        click.confirm(f"{verb} {what} from {env}?", abort=True, err=True)
+    wf.remove(version=version, purge=purge)
     if as_json:
         emit_json(
             {
                 "name": display,
                 "slug": getattr(wf, "slug", None),
                 "environment": env,
+                "job_version": version,
                 "removed": True,
+                "purged": purge,
             }
         )
         return
-    click.echo(f"Removed {display!r} from {env}.")
+    if purge:
+        click.echo(f"Deleted {display!r} from {env}, with its whole history.")
+    elif version is not None:
+        current = wf.versions()
+        live = [v["job_version"] for v in current if not v.get("removed")]
+        now = f"version {live[-1]} is current" if live else "no version is left to run"
+        click.echo(f"Removed version {version} of {display!r} in {env}: {now}. "
+                   f"Undo with: dt job restore {wf.slug} -v {version} -e {env}")
+    else:
+        click.echo(f"Removed {display!r} from {env}. Undo with: dt job restore {wf.slug} -e {env}")
+
+
+@job.command(
+    "restore", short_help="Undo dt job rm.", context_settings=CONTEXT_SETTINGS
+)
+@click.argument("name")
+@click.option("--version", "-v", "version", type=int, default=None,
+              help="Restore this removed version (it is current again if it is the newest).")
+@common_options
+def restore_command(name: str, version: int | None, env: str, as_json: bool) -> None:
+    """Bring back a removed workflow, or a removed version of it.
+
+    \b
+    Examples:
+      dt job restore old_report
+      dt job restore my_report -v 3
+    """
+    wf = _api.batch().Workflow(name, environment=env, get_existing=False)
+    wf.restore(version=version)
+    if as_json:
+        emit_json({"name": wf.name, "slug": wf.slug, "environment": env,
+                   "job_version": version, "restored": True})
+        return
+    what = f"version {version} of {wf.name!r}" if version is not None else repr(wf.name)
+    click.echo(f"Restored {what} in {env}.")

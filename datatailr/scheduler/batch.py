@@ -298,6 +298,11 @@ class Workflow:
             others = [e.value for e in Environment if e != self.environment
                       and platform.metadata.find_workflow(self.slug, e.value)]
             hint = f" It exists in: {', '.join(others)}." if others else ""
+            if platform.metadata.find_workflow(self.slug, self.environment.value,
+                                               include_removed=True):
+                hint += (f" It was removed; bring it back with "
+                        f"Workflow({self._name!r}, get_existing=False).restore() or "
+                        f"`dt job restore {self.slug} -e {self.environment.value}`.")
             raise NotFoundError(
                 f"No workflow {self._name!r} in environment {self.environment.value!r}.{hint} "
                 f"Workflows there: {', '.join(existing) if existing else '(none yet)'}."
@@ -370,7 +375,8 @@ class Workflow:
             schedule = Schedule.parse(v["schedule"]) if v["schedule"] else None
             out.append({"job_version": int(v["job_version"]), "created_at": _dt(v["created_at"]),
                         "task_count": int(v["task_count"]),
-                        "schedule": str(schedule) if schedule else None})
+                        "schedule": str(schedule) if schedule else None,
+                        "removed": v.get("removed_at") is not None})
         return out
 
     # -- history --------------------------------------------------------------------------
@@ -548,14 +554,52 @@ class Workflow:
         run, _ = self._run(run_id)
         return _platform().metadata.request_stop(run["run_id"])
 
-    def remove(self) -> None:
-        """Delete the workflow, its versions and its whole history in this environment."""
+    def remove(self, version: int | None = None, *, purge: bool = False) -> None:
+        """Remove the workflow from this environment (it is no longer listed, found or
+        scheduled), or only ``version`` (the one before it becomes the latest: a rollback).
+        A soft removal, undone by ``restore()``; ``purge=True`` deletes the workflow with its
+        versions and its whole history for good."""
         platform = _platform()
-        gone = platform.metadata.remove_workflow(self._row()["workflow_id"])
-        for run_id in gone["run_ids"]:
-            platform.blobs.delete_run(run_id)
-        for key in gone["code_keys"]:
-            platform.blobs.delete(key)
+        row = self._row()
+        if purge:
+            if version is not None:
+                raise InvalidArgumentError("purge=True deletes the whole workflow: give no "
+                                           "version, or remove the version without purge.")
+            gone = platform.metadata.remove_workflow(row["workflow_id"])
+            for run_id in gone["run_ids"]:
+                platform.blobs.delete_run(run_id)
+            for key in gone["code_keys"]:
+                platform.blobs.delete(key)
+            return
+        if version is None:
+            platform.metadata.set_removed(row["workflow_id"], None, True)
+            return
+        target = self._version_row(version)
+        if not platform.metadata.set_removed(row["workflow_id"], int(target["job_version"]),
+                                             True):
+            raise InvalidArgumentError(f"Version {version} of {self.name!r} is removed already.")
+        self._runs_cache = None
+
+    def restore(self, version: int | None = None) -> None:
+        """Undo ``remove()``: the workflow is back, or ``version`` is current again."""
+        meta = _platform().metadata
+        row = meta.find_workflow(self.slug, self.environment.value, include_removed=True)
+        if row is None:
+            self._row()  # raises, naming what exists
+            return
+        if version is None:
+            if not meta.set_removed(row["workflow_id"], None, False):
+                raise InvalidArgumentError(
+                    f"{row['name']!r} is not removed in {self.environment.value}; to make an "
+                    f"earlier version current, remove the later ones (remove(version=N)).")
+            self._name = row["name"]
+            return
+        job_version = validate.identifier(version, "version")
+        if meta.get_version(row["workflow_id"], job_version) is None:
+            known = [v["job_version"] for v in meta.list_versions(row["workflow_id"])]
+            raise NotFoundError(f"{row['name']!r} has no version {version}; versions: {known}.")
+        if not meta.set_removed(row["workflow_id"], job_version, False):
+            raise InvalidArgumentError(f"Version {version} of {row['name']!r} is not removed.")
 
     def promote(self, from_environment: Environment | str | None = None,
                 version: int | None = None, *, to: Environment | str | None = None) -> int:
