@@ -1,0 +1,101 @@
+"""scripts/demo as a newcomer runs it: JupyterLab answers, Ctrl+C stops everything, no mess.
+
+Runs the real script in a temporary HOME on the environment already set up (the repository's
+.venv, else the interpreter running the tests), until JupyterLab answers on the URL it printed;
+then Ctrl+C (SIGINT to the script's process group, as a terminal sends it), and checks that
+JupyterLab and the agent are gone and that git sees no change in the working tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def git_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def read_until(proc, pattern: str, timeout: float) -> tuple[list[str], re.Match | None]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        found = re.search(pattern, line)
+        if found:
+            return lines, found
+    return lines, None
+
+
+def agent_running(home: Path, venv_python: str) -> bool:
+    code = "from datatailr.scheduler.agent import agent_status; print(agent_status()['running'])"
+    done = subprocess.run([venv_python, "-c", code], capture_output=True, text=True, check=True,
+                          env={"DATATAILR_HOME": str(home), "PYTHONPATH": str(ROOT),
+                               "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    return done.stdout.strip() == "True"
+
+
+def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tmp_path):
+    venv = ROOT / ".venv" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.prefix)
+    home, demo_home = tmp_path / "home", tmp_path / "demo-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATATAILR_", "JUPYTER", "PYTHONPATH"))}
+    port = free_port()
+    env.update(HOME=str(home), PORT=str(port), DEMO_HOME=str(demo_home), VENV=str(venv))
+    before = git_status()
+    proc = subprocess.Popen([str(ROOT / "scripts" / "demo")], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        lines, url = read_until(proc, r"== JupyterLab: (http://127\.0\.0\.1:\d+/\S+token=(\w+))",
+                                timeout=240)
+        assert url, "\n".join(lines)
+        assert f"== the demo's history: DATATAILR_HOME={demo_home}" in lines
+        token = url.group(2)
+        status = json.load(urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/status?token={token}", timeout=10))
+        served = json.load(urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=10))
+        assert agent_running(demo_home, str(venv / "bin" / "python"))
+        # JupyterLab serves the scratch copy of the notebooks, not the tracked folder
+        assert ("started" in status, sorted(item["name"] for item in served["content"]
+                                             if item["type"] == "notebook")) == (
+            True, sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, _ = read_until(proc, r"(?!)", timeout=60)  # to the end of its output
+        code = proc.wait(timeout=30)
+    assert (code, rest[-1:]) == (0, ["== stopped JupyterLab and the agent this demo started. "
+                                   f"The demo's history stays in {demo_home}."]), rest
+    assert not agent_running(demo_home, str(venv / "bin" / "python"))
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens there any more
+    runs = subprocess.run([str(venv / "bin" / "python"), "-m", "datatailr.cli", "job", "ls",
+                           "--json"], capture_output=True, text=True, check=True, cwd=ROOT,
+                          env={"DATATAILR_HOME": str(demo_home), "PYTHONPATH": str(ROOT),
+                               "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    assert sorted((w["slug"], w["state"]) for w in json.loads(runs.stdout)) == [
+        ("complex-pipeline", "completed"), ("daily-sales-report", "completed")]
+    assert not (home / ".datatailr").exists()
+    assert git_status() == before
