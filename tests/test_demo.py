@@ -71,7 +71,7 @@ def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tm
         lines, url = read_until(proc, r"== JupyterLab: (http://127\.0\.0\.1:\d+/\S+token=(\w+))",
                                 timeout=240)
         assert url, "\n".join(lines)
-        assert f"== the demo's history: DATATAILR_HOME={demo_home}" in lines
+        assert lines[1:3] == [f"== the demo's history: DATATAILR_HOME={demo_home}", "== local runs"]
         token = url.group(2)
         status = json.load(urllib.request.urlopen(
             f"http://127.0.0.1:{port}/api/status?token={token}", timeout=10))
