@@ -55,6 +55,47 @@ def agent_running(home: Path, venv_python: str) -> bool:
     return done.stdout.strip() == "True"
 
 
+def first_cell_in_a_kernel_of(base: str, token: str, home: Path) -> str:
+    """Start a kernel in the demo's JupyterLab, run the quickstart's first cell there, and
+    return the DATATAILR_HOME it ends with."""
+    from jupyter_client import BlockingKernelClient
+
+    auth = {"Authorization": f"token {token}"}
+    request = urllib.request.Request(f"{base}/api/kernels", data=b"{}", method="POST",
+                                     headers={**auth, "Content-Type": "application/json"})
+    kernel = json.load(urllib.request.urlopen(request, timeout=30))
+    client = BlockingKernelClient()
+    client.load_connection_file(
+        str(home / ".local" / "share" / "jupyter" / "runtime" / f"kernel-{kernel['id']}.json"))
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        nb = json.loads((ROOT / "notebooks" / "01-quickstart.ipynb").read_text())
+        cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+        printed: list[str] = []
+        client.execute_interactive(cell + "\nprint(os.environ['DATATAILR_HOME'])", timeout=60,
+                                   output_hook=lambda msg: printed.append(
+                                       msg["content"].get("text", "")))
+        return "".join(printed).strip()
+    finally:
+        client.stop_channels()
+
+
+def processes_with(variable: str) -> list[str]:
+    """Command lines of the live (not zombie) processes that have ``variable`` (NAME=value)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z" and variable.encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError):  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tmp_path):
     venv = ROOT / ".venv" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.prefix)
     home, demo_home = tmp_path / "home", tmp_path / "demo-home"
@@ -78,6 +119,8 @@ def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tm
         served = json.load(urllib.request.urlopen(
             f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=10))
         assert agent_running(demo_home, str(venv / "bin" / "python"))
+        # a notebook started there keeps the demo's home
+        assert first_cell_in_a_kernel_of(f"http://127.0.0.1:{port}", token, home) == str(demo_home)
         # JupyterLab serves the scratch copy of the notebooks, not the tracked folder
         assert ("started" in status, sorted(item["name"] for item in served["content"]
                                              if item["type"] == "notebook")) == (
@@ -89,6 +132,12 @@ def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tm
     assert (code, rest[-1:]) == (0, ["== stopped JupyterLab and the agent this demo started. "
                                    f"The demo's history stays in {demo_home}."]), rest
     assert not agent_running(demo_home, str(venv / "bin" / "python"))
+    # JupyterLab, its kernel, the agent and its runners: nothing with the demo's home is left
+    # (a stopped agent has released its home a moment before its process is gone)
+    deadline = time.monotonic() + 10
+    while processes_with(f"DATATAILR_HOME={demo_home}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with(f"DATATAILR_HOME={demo_home}") == []
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens there any more
     runs = subprocess.run([str(venv / "bin" / "python"), "-m", "datatailr.cli", "job", "ls",
