@@ -598,7 +598,10 @@ class Run:
 
     def _row(self) -> dict:
         row = _platform().metadata.get_run(self.run_id)
-        assert row is not None
+        if row is None:
+            raise NotFoundError(f"Run {self.run_id} is gone from the store (was its workflow "
+                                f"removed?).")
+        _reconcile([row])
         return row
 
     @property
