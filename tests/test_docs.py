@@ -25,12 +25,23 @@ def build(tmp_path, docs_dir=None):
 
 
 def test_the_site_builds_strictly_with_the_api_reference(tmp_path):
+    import datatailr
+    import datatailr.errors
+
     done = build(tmp_path)
     assert (done.returncode, [line for line in done.stderr.splitlines()
                               if line.startswith(("WARNING", "ERROR"))]) == (0, [])
-    page = (tmp_path / "site" / "reference" / "batch" / "index.html").read_text()
+    reference = tmp_path / "site" / "reference"
+    batch = (reference / "batch" / "index.html").read_text()
     # the reference is generated from the docstrings, not written by hand
-    assert "A handle on one run of this workflow." in page
+    assert "A handle on one run of this workflow." in batch
+    # ... and covers every public name, as the package grows
+    top = (reference / "datatailr" / "index.html").read_text()
+    errors = (reference / "errors" / "index.html").read_text()
+    missing = [f"datatailr.{n}" for n in datatailr.__all__ if f'id="datatailr.{n}"' not in top]
+    missing += [f"datatailr.errors.{n}" for n in datatailr.errors.__all__
+                if f'id="datatailr.errors.{n}"' not in errors]
+    assert missing == []
 
 
 def test_a_broken_link_fails_the_build(tmp_path):
