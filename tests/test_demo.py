@@ -63,13 +63,13 @@ def first_cell_in_a_kernel_of(base: str, token: str, home: Path) -> str:
     auth = {"Authorization": f"token {token}"}
     request = urllib.request.Request(f"{base}/api/kernels", data=b"{}", method="POST",
                                      headers={**auth, "Content-Type": "application/json"})
-    kernel = json.load(urllib.request.urlopen(request, timeout=30))
+    kernel = json.load(urllib.request.urlopen(request, timeout=60))
     client = BlockingKernelClient()
     client.load_connection_file(
         str(home / ".local" / "share" / "jupyter" / "runtime" / f"kernel-{kernel['id']}.json"))
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=60)
+        client.wait_for_ready(timeout=120)
         nb = json.loads((ROOT / "notebooks" / "01-quickstart.ipynb").read_text())
         cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
         printed: list[str] = []
@@ -115,9 +115,9 @@ def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tm
         assert lines[1:3] == [f"== the demo's history: DATATAILR_HOME={demo_home}", "== local runs"]
         token = url.group(2)
         status = json.load(urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/api/status?token={token}", timeout=10))
+            f"http://127.0.0.1:{port}/api/status?token={token}", timeout=60))
         served = json.load(urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=10))
+            f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=60))
         assert agent_running(demo_home, str(venv / "bin" / "python"))
         # a notebook started there keeps the demo's home
         assert first_cell_in_a_kernel_of(f"http://127.0.0.1:{port}", token, home) == str(demo_home)
@@ -134,7 +134,7 @@ def test_the_demo_starts_jupyterlab_on_its_own_home_and_ctrl_c_leaves_no_mess(tm
     assert not agent_running(demo_home, str(venv / "bin" / "python"))
     # JupyterLab, its kernel, the agent and its runners: nothing with the demo's home is left
     # (a stopped agent has released its home a moment before its process is gone)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while processes_with(f"DATATAILR_HOME={demo_home}") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_with(f"DATATAILR_HOME={demo_home}") == []
