@@ -38,7 +38,9 @@ def test_the_site_builds_strictly_with_the_api_reference(tmp_path):
     # ... and covers every public name, as the package grows
     top = (reference / "datatailr" / "index.html").read_text()
     errors = (reference / "errors" / "index.html").read_text()
-    missing = [f"datatailr.{n}" for n in datatailr.__all__ if f'id="datatailr.{n}"' not in top]
+    # names imported on first use (datatailr._LAZY) are documented where they are defined
+    static = [n for n in datatailr.__all__ if not n.startswith("__") and n not in datatailr._LAZY]
+    missing = [f"datatailr.{n}" for n in static if f'id="datatailr.{n}"' not in top]
     missing += [f"datatailr.errors.{n}" for n in datatailr.errors.__all__
                 if f'id="datatailr.errors.{n}"' not in errors]
     assert missing == []

@@ -48,7 +48,13 @@ def test_ui_layers_use_only_the_public_api():
 
 def test_public_names():
     assert sorted(datatailr.__all__) == [
-        "Environment", "Resources", "Schedule", "Task", "Workflow", "task", "workflow"]
+        "ACL", "App", "Blob", "Budget", "Cost", "Environment", "ExcelAddin", "Group", "Image", "KV",
+        "Node", "Permission", "Resources", "Schedule", "Secrets", "Service", "Task", "User",
+        "Workflow", "__provider__", "__version__", "construct_remote_base_url", "get_dt_env",
+        "get_remote_base_url", "get_remote_http_headers", "get_remote_oidc_cookie_line",
+        "get_remote_oidc_cookie_pair", "get_remote_oidc_jwt", "is_dt_installed",
+        "is_remote_logged_in", "load_remote_client_config", "set_allow_unsafe_scheduling", "task",
+        "workflow"]
     from datatailr.scheduler.batch import Workflow
 
     assert datatailr.Workflow is Workflow
