@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import socket
@@ -67,9 +68,16 @@ def first_cell_in_a_kernel_of(base: str, token: str, home: Path) -> str:
     client = BlockingKernelClient()
     client.load_connection_file(
         str(home / ".local" / "share" / "jupyter" / "runtime" / f"kernel-{kernel['id']}.json"))
-    client.start_channels()
+    client.start_channels(hb=False)  # a heartbeat not beating yet reads as a dead kernel
     try:
-        client.wait_for_ready(timeout=120)
+        deadline = time.monotonic() + 120
+        while True:  # until the kernel answers kernel_info (it may take a while to start)
+            asked = client.kernel_info()
+            try:
+                if client.get_shell_msg(timeout=5)["parent_header"].get("msg_id") == asked:
+                    break
+            except queue.Empty:
+                assert time.monotonic() < deadline, "the kernel never answered"
         nb = json.loads((ROOT / "notebooks" / "01-quickstart.ipynb").read_text())
         cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
         printed: list[str] = []
