@@ -1,6 +1,6 @@
 """Helpers for the browser tests: the JupyterLab server and notebook page actions.
 
-Follows shared/JUPYTER-RECIPE.md: server flags, token, readiness by /api/status, a copy of
+The recipe followed: server flags, token, readiness by /api/status, a copy of
 the notebooks, waiting for the kernel's kernel_info_reply (not the idle indicator) before the
 first run, chromium from /usr/bin with the recipe's flags.
 """
