@@ -26,17 +26,12 @@ OUTSIDE = re.compile(
 #: that its entry is deleted.
 PENDING = {
     "bench/bench_explorer.py": "explorer",
-    "datatailr/cli/_options.py": "surface",
-    "datatailr/cli/_render.py": "surface",
-    "datatailr/core/states.py": "lead",
     "datatailr/engine/worker.py": "engine",
     "datatailr/jupyter_ext/_widget.py": "explorer",
     "js/src/format.js": "explorer",
     "js/src/notebook.js": "explorer",
     "js/src/runs.js": "explorer",
     "js/test/layout.test.js": "explorer",
-    "tests/cli/cli_workflows.py": "surface",
-    "tests/fixtures/spec_workflows.py": "lead",
     "tests/jupyter_ext/test_magic_parse.py": "explorer",
 }
 

@@ -810,11 +810,16 @@ def _server_url(url: str) -> sa.URL:
     """``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; use psycopg2 when that is what is
     installed (the ``postgres`` extra), so the URL users write works either way."""
     parsed = sa.make_url(url)
-    if parsed.drivername == "postgresql":
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.drivername.startswith("postgresql"):
+        import importlib.util
+
+        has3, has2 = (importlib.util.find_spec(m) is not None for m in ("psycopg", "psycopg2"))
+        if not (has3 or has2):
+            raise StorageError(
+                f"DATATAILR_DB_URL={parsed.render_as_string()!r} needs a PostgreSQL driver: "
+                f"pip install 'datatailr-local-first[postgres]'.")
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg" if has3 else "postgresql+psycopg2")
     return parsed
 
 
