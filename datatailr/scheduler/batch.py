@@ -191,7 +191,8 @@ class WorkflowFunction:
                   f"agent (pid {agent['pid']}) runs it on its schedule, "
                   f"{self.schedule.describe()!r} ({self.schedule}).")
             return handle
-        run = handle.start(_quiet=True)
+        # The run starts the version this deploy saved, whatever else deploys meanwhile.
+        run = handle.start(version=job_version, _quiet=True)
         print(f"Deployed {self.name!r} version {job_version} to {env.value}: run {run.run_id} "
               f"queued on the local agent (pid {agent['pid']}). "
               f"Follow it with: dt log read {self.slug} -e {env.value} -i {run.run_id}")
@@ -463,18 +464,27 @@ class Workflow:
                                              default=None)
 
     # -- operations -----------------------------------------------------------------------
-    def start(self, _quiet: bool = False) -> Run:
-        """Start a run of the latest version now, on the local agent."""
+    def start(self, version: int | None = None, *, quiet: bool = False,
+              _quiet: bool = False) -> Run:
+        """Start a run now, on the local agent: of ``version``, else of the handle's version
+        (``Workflow(..., version=N)``), else of the latest. Prints which version it starts."""
         from datatailr.scheduler.agent import ensure_agent
         from datatailr.scheduler.execution import new_run
 
-        version = self._version_row()
-        names = [t["name"] for t in version["definition"]["tasks"]]
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidArgumentError(f"version={version!r}: give an integer version.")
+        row = self._version_row(version)
+        names = [t["name"] for t in row["definition"]["tasks"]]
         run_id = new_run(_platform(), workflow_id=self._row()["workflow_id"],
-                         job_version=int(version["job_version"]), task_names=names,
+                         job_version=int(row["job_version"]), task_names=names,
                          trigger="deploy" if _quiet else "manual", claimed=False,
-                         options=_run_options(version))
-        ensure_agent()
+                         options=_run_options(row))
+        agent = ensure_agent()
+        if not (quiet or _quiet):
+            print(f"Started {self.name!r} version {row['job_version']} in "
+                  f"{self.environment.value}: run {run_id} queued on the local agent "
+                  f"(pid {agent['pid']}).")
+        self._runs_cache = None
         return Run(self, run_id)
 
     def rerun(self, run_id: int, version: int | None = None, full: bool = False) -> Run:
