@@ -94,3 +94,10 @@ __all__ = [
     "TaskUsageError",
     "WorkflowDefinitionError",
 ]
+
+
+class RequirementsError(DatatailrError, RuntimeError):
+    """A workflow's ``python_requirements`` are not met where it runs, or cannot be installed."""
+
+
+__all__.append("RequirementsError")

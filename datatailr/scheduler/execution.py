@@ -19,7 +19,8 @@ from datatailr.engine.controller import RunPlan, execute_run
 from datatailr.engine.local import LocalExecutor
 from datatailr.engine.worker import system_values
 from datatailr.errors import NotFoundError
-from datatailr.scheduler import code as code_mod
+from datatailr.image import code as code_mod
+from datatailr.image.fingerprint import task_fingerprint
 from datatailr.scheduler.platform import Platform
 from datatailr.store.metadata import owner_tag
 from datatailr.store.recorder import Recorder
@@ -27,15 +28,22 @@ from datatailr.store.recorder import Recorder
 
 def save_version(platform: Platform, *, name: str, slug: str, environment: str, dag: Dag,
                  options: dict, source: str, schedule: dict | None,
-                 reuse_identical: bool) -> int:
+                 reuse_identical: bool, body: Any = None) -> int:
     """Store a new version (or, with ``reuse_identical``, return the latest if it is the same)."""
-    frozen = code_mod.freeze(dag)
+    image = code_mod.freeze(dag, body)
+    frozen = image.data
+    tasks = dag.describe()
+    for spec, node in zip(tasks, dag.nodes, strict=True):
+        spec["fingerprint"] = task_fingerprint(node.function, node.args, node.kwargs,
+                                               node.env_vars)
     definition = {
         "name": name,
         "slug": slug,
-        "tasks": dag.describe(),
+        "tasks": tasks,
         "options": options,
         "sys_path": [p for p in sys.path if p],
+        "image": {"bundle_hash": image.bundle_hash, "files": image.files},
+        "environment": _environment(options.get("python_requirements") or [], image),
     }
     definition_text = json.dumps(definition, sort_keys=True, default=str)
     digest = code_mod.code_hash(frozen, definition_text + json.dumps(schedule, sort_keys=True))
@@ -57,6 +65,30 @@ def save_version(platform: Platform, *, name: str, slug: str, environment: str, 
         return meta.add_version(conn, workflow_id, definition=json.loads(definition_text),
                                 source=source, code_key_for=key_for, code_hash=digest,
                                 schedule=schedule, task_count=len(dag.nodes))
+
+
+def _environment(requirements: list[str] | str, image: code_mod.Frozen) -> dict:
+    """The interpreter and distributions the version is made with, and what it requires
+    (``"auto"`` resolved now, from the imports of its frozen files)."""
+    from datatailr.image import bundle as bundle_mod
+    from datatailr.image import environment as env_mod
+
+    if requirements == "auto":
+        files = bundle_mod.unpack(image.bundle)
+        own = [bundle_mod._module_name(p) for p in files if not p.startswith(".")]
+        resolved = env_mod.infer_requirements(files.values(), own)
+    else:
+        resolved = list(requirements)
+    return {**env_mod.record(), "requirements": resolved}
+
+
+def version_requirements(version: dict) -> list[str]:
+    """The requirement strings a version's runs must have (older versions: as given)."""
+    definition = version["definition"]
+    if "environment" in definition:
+        return list(definition["environment"].get("requirements") or [])
+    given = definition.get("options", {}).get("python_requirements") or []
+    return [] if given == "auto" else list(given)
 
 
 def load_dag(platform: Platform, version: dict) -> Dag:
@@ -85,19 +117,39 @@ def new_run(platform: Platform, *, workflow_id: int, job_version: int, task_name
         claimed_by=owner_tag() if claimed else None)
 
 
-def reuse_plan(platform: Platform, run: dict, dag: Dag) -> dict[int, tuple[int, int]]:
+def reuse_plan(platform: Platform, run: dict, dag: Dag,
+               definition: dict | None = None) -> dict[int, tuple[int, int]]:
     """For a partial rerun: task id -> (run id, task id) of the stored result, for every task
-    that completed in the run being re-run. Matched by task name, so a fixed newer version
-    (whose ids may differ) reuses what it can."""
+    that completed in the run being re-run and whose fingerprint (code and constant inputs)
+    is the same in the version that runs now. Matched by task name, so a fixed newer version
+    (whose ids may differ) reuses what it can; then closed over dependencies."""
     if run.get("rerun_of") is None or run.get("full"):
         return {}
-    previous = platform.metadata.task_runs(run["rerun_of"])
+    meta = platform.metadata
+    previous_run = meta.get_run(run["rerun_of"])
+    previous = meta.task_runs(run["rerun_of"])
     completed = {t["name"]: (t["result_run_id"], t["result_task_id"]) for t in previous
                  if t["state"] == "completed" and t["result_run_id"] is not None}
+    same_version = previous_run is not None and previous_run["job_version"] == run["job_version"]
+    before: dict[str, str | None] = {}
+    now: dict[str, str | None] = {}
+    if not same_version and previous_run is not None:
+        old = meta.get_version(previous_run["workflow_id"], previous_run["job_version"])
+        before = {t["name"]: t.get("fingerprint")
+                  for t in (old["definition"]["tasks"] if old else [])}
+        if definition is None:
+            current = meta.get_version(run["workflow_id"], run["job_version"])
+            definition = current["definition"] if current else {"tasks": []}
+        now = {t["name"]: t.get("fingerprint") for t in definition["tasks"]}
     plan = {}
     for node in dag.nodes:
         where = completed.get(node.name)
-        if where is not None and platform.blobs.has_result(*where):
+        if where is None:
+            continue
+        if not same_version and (now.get(node.name) is None
+                                 or now.get(node.name) != before.get(node.name)):
+            continue  # its code or constant inputs changed (or cannot be compared)
+        if platform.blobs.has_result(*where):
             plan[node.id] = where
     return _close_over_dependencies(dag, plan)
 

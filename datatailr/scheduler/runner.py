@@ -7,6 +7,8 @@ even be loaded, the run fails with that reason instead of staying queued.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import traceback
 
@@ -38,6 +40,29 @@ def run(run_id: int) -> int:
     state = execute(platform, run_id, dag, workflow_name=workflow["name"],
                     listeners=[PlainProgress(dag, workflow["name"])])
     return 0 if state == "completed" else 3
+
+
+def run_here(run_id: int, progress: bool = True, python: str | None = None) -> int:
+    """Run a recorded run in a runner process started from here, with this process's
+    environment, relaying its progress lines; returns the runner's exit code. Used for local
+    runs of a stored version (its frozen files must not mix with the modules loaded here)."""
+    process = subprocess.Popen(
+        [python or sys.executable, "-m", "datatailr.scheduler.runner", str(run_id)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=dict(os.environ), text=True, errors="replace")
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if progress:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        return process.wait()
+    except BaseException:  # Ctrl+C here stops the run there
+        from datatailr.scheduler.platform import current_platform
+
+        current_platform().metadata.request_stop(run_id)
+        process.wait()
+        raise
 
 
 if __name__ == "__main__":
