@@ -251,12 +251,19 @@ class Agent:
                 self.log(f"run {run['run_id']}: started ({run['trigger']})")
 
     def _spawn_runner(self, run_id: int) -> subprocess.Popen:
+        """The run's own process, with the clean environment of ``run_environment``: a run's
+        variables come from its version (declared env_vars, run context), never from the
+        shell that happened to start this agent."""
+        from datatailr.scheduler.runner import run_environment
+
         log_path = self.paths["runs"] / f"{run_id}.log"
+        env = run_environment()
+        env["DATATAILR_HOME"] = str(self.platform.config.home)
         with open(log_path, "ab") as log:
             return subprocess.Popen(
                 [sys.executable, "-m", "datatailr.scheduler.runner", str(run_id)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                close_fds=True,
+                close_fds=True, env=env,
             )
 
     def reap(self) -> None:

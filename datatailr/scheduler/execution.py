@@ -169,6 +169,25 @@ def _close_over_dependencies(dag: Dag, plan: dict[int, tuple[int, int]]
     return {t: r for t, r in plan.items() if reusable(t)}
 
 
+def run_context(platform: Platform, run: dict, workflow_name: str) -> dict[str, str]:
+    """The variables every task of a run sees, local or deployed (the hosted platform's)."""
+    import getpass
+
+    workflow = platform.metadata.workflow_by_id(run["workflow_id"]) or {}
+    try:
+        user = run.get("user") or getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return {
+        "DATATAILR_JOB_NAME": workflow_name,
+        "DATATAILR_JOB_ENVIRONMENT": str(workflow.get("environment") or "dev"),
+        "DATATAILR_JOB_VERSION": str(run["job_version"]),
+        "DATATAILR_BATCH_RUN_ID": str(run["run_id"]),
+        "DATATAILR_JOB_TYPE": "batch",
+        "DATATAILR_USER": str(user),
+    }
+
+
 def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
             listeners: Sequence[Any] = (), env: dict | None = None) -> str:
     """Run a recorded run to its end in this process; returns its final state."""
@@ -182,7 +201,8 @@ def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
         run_id=run_id,
         system=system_values(workflow_name=workflow_name, run_start=time.time(),
                              scheduled_time=run.get("scheduled_time")),
-        env={**options.get("env_vars", {}), **(env or {})},
+        env={**options.get("env_vars", {}), **(env or {}),
+             **run_context(platform, run, workflow_name)},
         reuse=reuse,
         fail_after=options.get("fail_after"),
         should_stop=lambda: meta.stop_requested(run_id),

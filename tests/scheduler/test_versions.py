@@ -76,3 +76,75 @@ def wf_agent_pid() -> int:
     from datatailr.scheduler.agent import agent_status
 
     return int(agent_status()["pid"])
+
+
+# -- code, whole: every user file the workflow reaches is frozen --------------------------------
+
+HELPER = 'from pkg.deep import shout\n\n\ndef greet(x):\n    return shout(f"{tag} {{x}}")\n'
+TASKS = textwrap.dedent('''
+    import helper_mod
+    from datatailr import task
+
+    @task()
+    def hello(name):
+        return helper_mod.greet(name)
+''')
+FLOW = textwrap.dedent('''
+    import sys
+    from datatailr import workflow
+    from tasks_mod import hello
+
+    @workflow(name="bundled")
+    def pipeline():
+        hello("bob")
+
+    if __name__ == "__main__":
+        pipeline(**({"save_only": True} if sys.argv[1:] == ["save"] else {}))
+''')
+
+
+def write_project(folder, tag):
+    (folder / "pkg").mkdir(exist_ok=True)
+    (folder / "pkg" / "__init__.py").write_text("")
+    (folder / "pkg" / "deep.py").write_text("def shout(s):\n    return s.upper()\n")
+    (folder / "helper_mod.py").write_text(HELPER.format(tag=tag))
+    (folder / "tasks_mod.py").write_text(TASKS)
+    (folder / "flow.py").write_text(FLOW)
+
+
+def test_old_versions_run_their_own_helper_modules_after_edits_and_deletes(
+        home, tmp_path, run_python):
+    write_project(tmp_path, "one")
+    run_python(tmp_path / "flow.py")
+    wf = Workflow("bundled")
+    assert Run(wf, 1).wait(timeout=60) == "completed"
+    write_project(tmp_path, "two")
+    run_python(tmp_path / "flow.py", "save")
+    # The helper module a task module imports, and the package it imports, edited, then gone.
+    (tmp_path / "helper_mod.py").write_text(HELPER.format(tag="edited"))
+    on_agent = wf.rerun(1, version=1, full=True)
+    assert on_agent.wait(timeout=60) == "completed"
+    assert on_agent.result("hello") == "ONE BOB"
+    (tmp_path / "helper_mod.py").unlink()
+    (tmp_path / "pkg" / "deep.py").unlink()
+    here = wf.rerun(1, version=1, full=True, local_run=True, progress=False)
+    assert (here.state, here.result("hello")) == ("completed", "ONE BOB")
+    latest = wf.rerun(1, full=True)
+    assert latest.wait(timeout=60) == "completed"
+    assert latest.result("hello") == "TWO BOB"
+
+    assert wf.source_files(1) == {
+        "flow.py": FLOW,
+        "helper_mod.py": HELPER.format(tag="one"),
+        "pkg/__init__.py": "",
+        "pkg/deep.py": "def shout(s):\n    return s.upper()\n",
+        "tasks_mod.py": TASKS,
+    }
+    diff = wf.diff(1, 2)
+    assert diff.startswith(
+        "--- v1/helper_mod.py\n+++ v2/helper_mod.py\n@@ -2,4 +2,4 @@\n \n \n def greet(x):\n"
+        '-    return shout(f"one {x}")\n+    return shout(f"two {x}")\n'
+        "--- v1/definition.json\n+++ v2/definition.json\n")
+    old_print, new_print = (wf.definition(v)["tasks"][0]["fingerprint"] for v in (1, 2))
+    assert f'-      "fingerprint": "{old_print}",\n+      "fingerprint": "{new_print}",\n' in diff
+    assert wf.diff(2, 2) == ""
