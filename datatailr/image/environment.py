@@ -200,24 +200,59 @@ def envs_root() -> Path:
     return load_config().home / "envs"
 
 
+#: datatailr's dependencies that only its notebook UI needs: not installed in run environments.
+_UI_ONLY = {"anywidget", "traitlets"}
+
+
+def _datatailr_requirements() -> list[str]:
+    """datatailr's declared dependencies: from the source checkout's pyproject.toml when it
+    runs from one, else from its installed metadata."""
+    import datatailr
+
+    pyproject = Path(datatailr.__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        with contextlib.suppress(Exception):
+            import tomllib
+
+            with pyproject.open("rb") as f:
+                data = tomllib.load(f)
+            if str(data.get("project", {}).get("name", "")).startswith("datatailr"):
+                return [str(d) for d in data["project"].get("dependencies", [])]
+    for dist in ("datatailr-local-first", "datatailr"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found = importlib.metadata.distribution(dist)
+            return [r for r in found.requires or [] if "extra ==" not in r]
+    return []
+
+
 def _own_dependencies(requirements: list[str]) -> list[str]:
-    """datatailr's own runtime dependencies, pinned at this environment's versions, except
-    those the requirements name (theirs win)."""
+    """datatailr's own runtime dependencies and everything they need, pinned at this
+    environment's versions, except what the requirements name (theirs win)."""
     from packaging.requirements import Requirement
 
     asked = {_canonical(Requirement(r).name) for r in requirements}
     here = distributions()
-    out = []
-    for name in ("cloudpickle", "sqlalchemy", "fsspec", "croniter", "cron-descriptor", "click",
-                 "rich", "packaging", "python-dateutil", "pytz", "typing-extensions",
-                 "greenlet", "psycopg2-binary", "s3fs", "distributed", "dask"):
-        if name in asked or name not in here:
+    roots = [Requirement(r) for r in _datatailr_requirements()]
+    config_extras = [name for name in ("distributed", "psycopg2-binary", "s3fs")
+                     if name in here and _configured_for(name)]
+    roots += [Requirement(n) for n in config_extras]
+    pins: dict[str, str] = {}
+    stack = [r for r in roots if _canonical(r.name) not in _UI_ONLY]
+    while stack:
+        req = stack.pop()
+        name = _canonical(req.name)
+        if name in pins or name in asked or name not in here:
             continue
-        if name in ("distributed", "dask", "s3fs", "psycopg2-binary") and \
-                not _configured_for(name):
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
-        out.append(f"{name}=={here[name]}")
-    return out
+        pins[name] = here[name]
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            for text in importlib.metadata.requires(name) or []:
+                with contextlib.suppress(Exception):
+                    sub = Requirement(text)
+                    if sub.marker is None or sub.marker.evaluate({"extra": ""}):
+                        stack.append(sub)
+    return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 
 def _configured_for(name: str) -> bool:

@@ -282,7 +282,7 @@ class Agent:
 
     def fire_schedules(self, now: float) -> list[int]:
         """Start one run per workflow whose schedule came due since it last fired."""
-        from datatailr.scheduler.execution import new_run
+        from datatailr.scheduler.execution import new_run, run_options
 
         started = []
         for version in self.meta.scheduled_versions():
@@ -302,8 +302,7 @@ class Agent:
                              job_version=version["job_version"],
                              task_names=[t["name"] for t in version["definition"]["tasks"]],
                              trigger="schedule", claimed=False, scheduled_time=due_ts,
-                             options={"fail_after": options.get("fail_after"),
-                                      "env_vars": options.get("env_vars", {})})
+                             options=run_options(options))
             self.meta.set_fire_run(version["workflow_id"], due_ts, run_id)
             self.log(f"{version['slug']} ({version['environment']}): schedule due at "
                      f"{due.isoformat()}; run {run_id} queued")

@@ -342,7 +342,7 @@ class WorkflowFunction:
     def _run_here(self, platform: Any, handle: Workflow, dag: dag_mod.Dag, job_version: int,
                   progress: bool, raise_on_failure: bool, rerun_of: dict | None = None,
                   full: bool = False) -> Run:
-        from datatailr.scheduler.execution import execute, new_run
+        from datatailr.scheduler.execution import execute, new_run, run_options
         from datatailr.scheduler.progress import LiveLogEcho, make_progress
 
         workflow_id = handle._row()["workflow_id"]
@@ -351,7 +351,7 @@ class WorkflowFunction:
                          original_run_id=(rerun_of.get("original_run_id") or rerun_of["run_id"])
                          if rerun_of else None,
                          rerun_of=rerun_of["run_id"] if rerun_of else None, full=full,
-                         options={"fail_after": self.fail_after, "env_vars": self.env_vars})
+                         options=run_options(self._options()))
         listeners: list[Any] = []
         if progress:
             echo = LiveLogEcho(dag, run_id, platform.blobs.local_log_path)
@@ -777,8 +777,9 @@ def _comparable(definition: dict) -> dict:
 
 
 def _run_options(version: dict) -> dict:
-    options = version["definition"].get("options", {})
-    return {"fail_after": options.get("fail_after"), "env_vars": options.get("env_vars", {})}
+    from datatailr.scheduler.execution import run_options
+
+    return run_options(version["definition"].get("options", {}))
 
 
 # -- Run -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ runner process), with the recorder and, when asked, progress and live logs as li
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -104,6 +105,13 @@ def load_dag(platform: Platform, version: dict) -> Dag:
     return code_mod.thaw(data)
 
 
+def run_options(options: dict) -> dict:
+    """What a run takes from its version's options (stored with the run)."""
+    return {"fail_after": options.get("fail_after"), "env_vars": options.get("env_vars", {}),
+            "resources": options.get("resources"),
+            "resources_given": bool(options.get("resources_given"))}
+
+
 def new_run(platform: Platform, *, workflow_id: int, job_version: int, task_names: Sequence[str],
             trigger: str, claimed: bool, original_run_id: int | None = None,
             rerun_of: int | None = None, full: bool = False,
@@ -197,7 +205,10 @@ def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
         raise NotFoundError(f"No run {run_id} in {platform.config.db_url!r}.")
     reuse = reuse_plan(platform, run, dag)
     options = run.get("options") or {}
+    limit = _memory_limit(options)
+    extra = {"memory_limit": limit} if limit is not None and _PLAN_HAS_MEMORY_LIMIT else {}
     plan = RunPlan(
+        **extra,
         run_id=run_id,
         system=system_values(workflow_name=workflow_name, run_start=time.time(),
                              scheduled_time=run.get("scheduled_time")),
@@ -215,6 +226,21 @@ def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
         meta.mark_abandoned(run_id, "failed", f"The run could not start: {exc}")
         raise
     return execute_run(dag, plan, executor, [Recorder(meta), *listeners])
+
+
+_PLAN_HAS_MEMORY_LIMIT = "memory_limit" in {f.name for f in dataclasses.fields(RunPlan)}
+
+
+def _memory_limit(options: dict) -> int | None:
+    """The workflow's memory in bytes when it was given explicitly (``resources=`` on the
+    decorator or the call); the default ``Resources("100m", 1)`` is shown, never enforced."""
+    resources = options.get("resources")
+    if not options.get("resources_given") or not resources or not resources.get("memory"):
+        return None
+    from datatailr.core.resources import Resources
+
+    return int(Resources(memory=resources["memory"], cpu=resources.get("cpu") or 1)
+               .memory_bytes())
 
 
 def _executor(platform: Platform, dag: Dag) -> Any:
