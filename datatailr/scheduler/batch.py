@@ -138,6 +138,12 @@ def _called_during_import() -> bool:
             and "__file__" in frame.f_globals)
 
 
+def _inside_cli_command() -> bool:
+    """Called by a ``dt`` command? It prints its own lines (stdout stays JSON with --json)."""
+    click = sys.modules.get("click")
+    return click is not None and click.get_current_context(silent=True) is not None
+
+
 def _importing_module() -> str:
     frame = _module_frame()
     return str(frame.f_globals.get("__name__")) if frame is not None else "?"
@@ -287,7 +293,7 @@ class WorkflowFunction:
 
         agent = ensure_agent()
         if instant_run:
-            run = handle.start(version=job_version, quiet=True)
+            run = handle.start(version=job_version, _quiet=True)
             print(f"Instant run {run.run_id} of {self.name!r} version {job_version} queued on "
                   f"the local agent (pid {agent['pid']}).")
             return InstantRunHandle(handle, run.run_id)
@@ -677,7 +683,7 @@ class Workflow:
                          trigger="deploy" if _quiet else "manual", claimed=False,
                          options=_run_options(row))
         agent = ensure_agent()
-        if not (quiet or _quiet):
+        if not (quiet or _quiet or _inside_cli_command()):
             print(f"Started {self.name!r} version {row['job_version']} in "
                   f"{self.environment.value}: run {run_id} queued on the local agent "
                   f"(pid {agent['pid']}).")

@@ -1,0 +1,80 @@
+"""The hosted SDK's calling conventions: call-time overrides, instant_run, import-time deploys."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from datatailr import Resources, Workflow, task, workflow
+from datatailr.errors import InvalidArgumentError
+from datatailr.scheduler.batch import InstantRunHandle
+
+
+@task()
+def read_env():
+    import os
+
+    return os.environ.get("MODE")
+
+
+@workflow(name="overridable", env_vars={"MODE": "slow"}, fail_after="1h")
+def overridable():
+    read_env()
+
+
+def test_call_time_overrides_replace_the_decorators_settings(home):
+    run = overridable(local_run=True, progress=False, env_vars={"MODE": "fast"},
+                      resources=Resources(memory="300m", cpu=2))
+    assert run.result("read_env") == "fast"
+    options = Workflow("overridable").definition()["options"]
+    assert (options["env_vars"], options["resources"], options["resources_given"],
+            options["fail_after"]) == ({"MODE": "fast"}, {"memory": "300m", "cpu": 2,
+                                                          "vram": None}, True, 3600.0)
+    plain = overridable(local_run=True, progress=False)
+    assert plain.result("read_env") == "slow"
+    assert Workflow("overridable").definition()["options"]["resources_given"] is False
+    with pytest.raises(InvalidArgumentError, match="local_run=True runs once"):
+        overridable(local_run=True, schedule="0 * * * *")
+
+
+def test_instant_run_queues_a_run_on_the_agent_and_returns_its_handle(home, capsys):
+    handle = overridable(instant_run=True)
+    assert isinstance(handle, InstantRunHandle)
+    assert capsys.readouterr().out.startswith(
+        f"Instant run {handle.run_id} of 'overridable' version 1 queued on the local agent")
+    assert handle.wait(timeout=60) == "completed"
+    assert (handle.status(), handle.task_status("read_env"), handle.result("read_env"),
+            handle.logs("read_env"), handle.run_details()["trigger"]) == (
+        "completed", "completed", "slow", "", "deploy")
+    assert repr(handle) == (f"InstantRunHandle(run_id={handle.run_id}, job_id='overridable', "
+                            f"workflow='overridable', environment='dev')")
+    with pytest.raises(InvalidArgumentError, match="give task_name"):
+        handle.task_status()
+
+
+DEPLOYS_ON_IMPORT = textwrap.dedent('''
+    from datatailr import task, workflow
+
+    @task()
+    def one():
+        return 1
+
+    @workflow(name="imported")
+    def pipeline():
+        one()
+
+    pipeline(save_only=True)
+''')
+
+
+def test_a_deploy_during_an_import_warns_once_in_one_line(home, tmp_path, run_python):
+    (tmp_path / "my_workflow.py").write_text(DEPLOYS_ON_IMPORT)
+    done = run_python("from my_workflow import pipeline")
+    assert done.stderr == (
+        "Warning: 'imported' is being deployed while a module is being imported (a top-level "
+        "call in 'my_workflow'); guard the call with `if __name__ == \"__main__\":` to deploy "
+        "only when the file is run.\n")
+    assert done.stdout == "Saved 'imported' version 1 in dev.\n"
+    ran = run_python(tmp_path / "my_workflow.py")
+    assert ran.stderr == ""
