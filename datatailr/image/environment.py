@@ -135,10 +135,30 @@ def _canonical(name: str) -> str:
     return str(canonicalize_name(name))
 
 
+_SCANNED: dict[tuple, dict[str, str]] = {}
+
+
 def distributions(paths: list[str] | None = None) -> dict[str, str]:
-    """Installed distributions (canonical name -> version) on ``paths`` (default sys.path)."""
+    """Installed distributions (canonical name -> version) on ``paths`` (default sys.path);
+    remembered until a folder on the path changes (an install touches its site-packages)."""
+    paths = list(sys.path if paths is None else paths)
+    key = tuple((p, _mtime(p)) for p in paths)
+    if key not in _SCANNED:
+        _SCANNED.clear()
+        _SCANNED[key] = _scan(paths)
+    return dict(_SCANNED[key])
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path or ".").st_mtime
+    except OSError:
+        return None
+
+
+def _scan(paths: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for dist in importlib.metadata.distributions(path=paths if paths is not None else sys.path):
+    for dist in importlib.metadata.distributions(path=paths):
         name = dist.metadata["Name"] if dist.metadata else None
         if name:
             found.setdefault(_canonical(name), dist.version)
@@ -160,13 +180,18 @@ def unmet(requirements: list[str], installed: dict[str, str] | None = None
     """(requirement, installed version or None) for each requirement not satisfied."""
     from packaging.requirements import Requirement
 
-    installed = distributions() if installed is None else installed
     out: list[tuple[str, str | None]] = []
     for text in requirements:
         req = Requirement(text)
         if req.marker is not None and not req.marker.evaluate():
             continue
-        have = installed.get(_canonical(req.name))
+        if installed is not None:
+            have = installed.get(_canonical(req.name))
+        else:
+            try:
+                have = importlib.metadata.version(req.name)
+            except importlib.metadata.PackageNotFoundError:
+                have = None
         if have is None or (req.specifier and not req.specifier.contains(have, prereleases=True)):
             out.append((text, have))
     return out
@@ -276,6 +301,13 @@ def _uv() -> str | None:
 
 def _python_of(folder: Path) -> Path:
     return folder / "bin" / "python"
+
+
+def cached(requirements: list[str]) -> str | None:
+    """The interpreter of the environment already built for ``requirements``, if any."""
+    folder = envs_root() / requirements_key(requirements)
+    python = _python_of(folder)
+    return str(python) if (folder / ".complete").is_file() and python.exists() else None
 
 
 def ensure(requirements: list[str], log: Any = None) -> str:

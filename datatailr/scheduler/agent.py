@@ -259,12 +259,31 @@ class Agent:
         log_path = self.paths["runs"] / f"{run_id}.log"
         env = run_environment()
         env["DATATAILR_HOME"] = str(self.platform.config.home)
+        python = self._cached_interpreter(run_id, env)
         with open(log_path, "ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "datatailr.scheduler.runner", str(run_id)],
+                [python, "-m", "datatailr.scheduler.runner", str(run_id)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                 close_fds=True, env=env,
             )
+
+    def _cached_interpreter(self, run_id: int, env: dict[str, str]) -> str:
+        """The run's isolated environment when it is built already (the runner starts in it
+        at once); else this interpreter (the runner checks, builds and re-executes)."""
+        from datatailr.image import environment as env_mod
+        from datatailr.scheduler.execution import version_requirements
+        from datatailr.scheduler.runner import IN_ENV_FLAG
+
+        with contextlib.suppress(Exception):
+            run = self.meta.get_run(run_id) or {}
+            version = self.meta.get_version(run["workflow_id"], run["job_version"])
+            requirements = version_requirements(version) if version else []
+            if requirements and env_mod.unmet(requirements):
+                python = env_mod.cached(requirements)
+                if python is not None:
+                    env[IN_ENV_FLAG] = env_mod.requirements_key(requirements)
+                    return python
+        return sys.executable
 
     def reap(self) -> None:
         for run_id, process in list(self.children.items()):
