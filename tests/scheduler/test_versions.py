@@ -148,3 +148,28 @@ def test_old_versions_run_their_own_helper_modules_after_edits_and_deletes(
     old_print, new_print = (wf.definition(v)["tasks"][0]["fingerprint"] for v in (1, 2))
     assert f'-      "fingerprint": "{old_print}",\n+      "fingerprint": "{new_print}",\n' in diff
     assert wf.diff(2, 2) == ""
+
+
+def test_a_schedule_fires_the_version_that_is_latest_at_its_due_time(home):
+    from datatailr import task, workflow
+    from datatailr.scheduler import agent as agent_mod
+    from datatailr.scheduler.platform import current_platform
+
+    @task()
+    def tick(n):
+        return n
+
+    def scheduled(n):
+        @workflow(name="ticking", schedule="* * * * *")
+        def pipeline():
+            tick(n)
+
+        return pipeline
+
+    scheduled(1)(save_only=True)
+    scheduled(2)(save_only=True)
+    [latest] = current_platform().metadata.scheduled_versions()
+    due = (int(latest["created_at"] // 60) + 1) * 60
+    agent = agent_mod.Agent(now=lambda: due + 5, spawn=lambda run_id: None)
+    [run_id] = agent.fire_schedules(due + 5)
+    assert Workflow("ticking").run_details(run_id)["job_version"] == 2
