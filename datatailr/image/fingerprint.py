@@ -155,11 +155,24 @@ def _codes(code: types.CodeType) -> list[types.CodeType]:
     return out
 
 
-def task_fingerprint(function: Any, args: tuple, kwargs: dict, env_vars: dict) -> str:
-    """The hash of a task call's code (see the module) and its constant inputs."""
+def code_fingerprint(function: Any) -> str:
+    """The hash of a function's code as described in the module docstring."""
     hasher = _Hasher()
     hasher.function(function)
-    hasher.feed("inputs")
+    return hasher.h.hexdigest()
+
+
+def task_fingerprint(function: Any, args: tuple, kwargs: dict, env_vars: dict,
+                     code_cache: dict[int, str] | None = None) -> str:
+    """The hash of a task call's code (see the module) and its constant inputs;
+    ``code_cache`` (id of function -> code hash) spares hashing one function per call."""
+    if code_cache is None:
+        code = code_fingerprint(function)
+    else:
+        code = code_cache.get(id(function)) or code_cache.setdefault(
+            id(function), code_fingerprint(function))
+    hasher = _Hasher()
+    hasher.feed("code", code, "inputs")
     hasher.value(args)
     hasher.value(sorted(kwargs.items()))
     hasher.value(sorted(env_vars.items()))

@@ -34,9 +34,10 @@ def save_version(platform: Platform, *, name: str, slug: str, environment: str, 
     image = code_mod.freeze(dag, body)
     frozen = image.data
     tasks = dag.describe()
+    code_cache: dict[int, str] = {}
     for spec, node in zip(tasks, dag.nodes, strict=True):
         spec["fingerprint"] = task_fingerprint(node.function, node.args, node.kwargs,
-                                               node.env_vars)
+                                               node.env_vars, code_cache)
     definition = {
         "name": name,
         "slug": slug,
