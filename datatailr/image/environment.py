@@ -319,6 +319,15 @@ def _python_of(folder: Path) -> Path:
     return folder / "bin" / "python"
 
 
+def activation(python: str, environ: dict[str, str]) -> dict[str, str]:
+    """``environ`` as an activated virtual environment of ``python`` has it: its ``bin``
+    first on PATH and VIRTUAL_ENV set, so a task's own ``python`` is the run's."""
+    folder = Path(python).parent.parent
+    path = environ.get("PATH", "")
+    return {**environ, "VIRTUAL_ENV": str(folder),
+            "PATH": f"{folder / 'bin'}{os.pathsep}{path}" if path else str(folder / "bin")}
+
+
 def cached(requirements: list[str]) -> str | None:
     """The interpreter of the environment already built for ``requirements``, if any."""
     folder = envs_root() / requirements_key(requirements)

@@ -281,6 +281,7 @@ class Agent:
             if requirements and env_mod.unmet(requirements):
                 python = env_mod.cached(requirements)
                 if python is not None:
+                    env.update(env_mod.activation(python, env))
                     env[IN_ENV_FLAG] = env_mod.requirements_key(requirements)
                     return python
         return sys.executable

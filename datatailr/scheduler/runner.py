@@ -76,7 +76,8 @@ def _prepare_environment(meta: object, run_id: int, version: dict, name: str) ->
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(python, [python, "-m", "datatailr.scheduler.runner", str(run_id)],
-              {**os.environ, IN_ENV_FLAG: env_mod.requirements_key(requirements)})
+              {**env_mod.activation(python, dict(os.environ)),
+               IN_ENV_FLAG: env_mod.requirements_key(requirements)})
     return None  # not reached
 
 

@@ -18,8 +18,8 @@ PINNED = textwrap.dedent('''
 
     @task()
     def which():
-        import six
-        return six.__version__, sys.prefix
+        import six, shutil
+        return six.__version__, sys.prefix, shutil.which("python")
 
     @workflow(name="pinned", python_requirements={requirements!r})
     def pipeline():
@@ -41,8 +41,10 @@ def test_a_pinned_requirement_runs_in_an_environment_built_for_it(home, tmp_path
     first, second = Run(wf, 1), Run(wf, 2)
     assert first.wait(timeout=300) == "completed", first.error
     assert second.wait(timeout=300) == "completed", second.error
-    (version, prefix), (_, prefix_again) = first.result("which"), second.result("which")
+    (version, prefix, python), (_, prefix_again, _) = (first.result("which"),
+                                                        second.result("which"))
     assert version == OLD_SIX
+    assert python == f"{prefix}/bin/python"  # a task's own `python` is the run's
     envs = home / "envs"
     assert prefix.startswith(str(envs)) and prefix_again == prefix  # built once, reused
     environment = wf.definition()["python_environment"]
