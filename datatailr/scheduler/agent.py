@@ -2,7 +2,8 @@
 
 It starts queued runs (deploys, manual starts, reruns), each in a runner process of its own
 (``python -m datatailr.scheduler.runner RUN_ID``, in its own session, so a dying agent does
-not take running work with it); fires due schedules, once per due time, with one catch-up
+not take running work with it, with a clean environment rather than the agent's, and in the
+run's isolated Python environment when one is built already); fires due schedules, once per due time, with one catch-up
 run after downtime; ages out results past ``expire_after``; and marks runs whose process
 died as ``unknown``. A file lock keeps it alone on its home. ``tick(now)`` is one turn of its
 loop, so tests drive it with any clock.

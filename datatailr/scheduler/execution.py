@@ -1,8 +1,11 @@
 """Saving versions and executing runs: where core, store and engine meet.
 
-``save_version`` freezes a traced DAG into an immutable version; ``new_run`` records a run;
-``execute`` drives a recorded run to its end in this process (a local run, or the agent's
-runner process), with the recorder and, when asked, progress and live logs as listeners.
+``save_version`` freezes a traced DAG into an immutable version (its image: source bundle,
+per-task fingerprints, the environment it was made in, see ``datatailr.image``); ``new_run``
+records a run; ``reuse_plan`` decides what a partial rerun may reuse (unchanged fingerprints,
+closed over dependencies); ``execute`` drives a recorded run to its end in this process (a
+local run, or the agent's runner process) with the run context in its tasks' environment, the
+recorder and, when asked, progress and live logs as listeners.
 """
 
 from __future__ import annotations

@@ -101,6 +101,9 @@ def run(run_id: int) -> int:
     failed = _prepare_environment(meta, run_id, version, workflow["name"])
     if failed is not None:
         return failed
+    # This process is a batch run: a module of the version that deploys at import time
+    # (imported now, to load the task functions) must not deploy again.
+    os.environ["DATATAILR_JOB_TYPE"] = "batch"
     try:
         dag = load_dag(platform, version)
     except Exception as exc:

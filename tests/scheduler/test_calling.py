@@ -78,3 +78,18 @@ def test_a_deploy_during_an_import_warns_once_in_one_line(home, tmp_path, run_py
     assert done.stdout == "Saved 'imported' version 1 in dev.\n"
     ran = run_python(tmp_path / "my_workflow.py")
     assert ran.stderr == ""
+
+
+def test_a_module_that_deploys_on_import_does_not_redeploy_when_its_run_loads_it(
+        home, tmp_path, run_python):
+    (tmp_path / "my_workflow.py").write_text(DEPLOYS_ON_IMPORT.replace(
+        "pipeline(save_only=True)", "pipeline()"))
+    done = run_python("import my_workflow")
+    assert done.stderr.startswith("Warning: 'imported' is being deployed while a module")
+    wf = Workflow("imported")
+    from datatailr.scheduler.batch import Run
+
+    assert Run(wf, 1).wait(timeout=60) == "completed"
+    assert wf.result(1, "one") == 1
+    assert ([v["job_version"] for v in wf.versions()], [r["run_id"] for r in wf.runs()]) == (
+        [1], [1])
