@@ -173,3 +173,38 @@ def test_a_schedule_fires_the_version_that_is_latest_at_its_due_time(home):
     agent = agent_mod.Agent(now=lambda: due + 5, spawn=lambda run_id: None)
     [run_id] = agent.fire_schedules(due + 5)
     assert Workflow("ticking").run_details(run_id)["job_version"] == 2
+
+
+NOTEBOOK_CELL = textwrap.dedent('''
+    import helper_nb
+    from datatailr import task, workflow
+
+    @task()
+    def greet():
+        return helper_nb.word()
+
+    @workflow(name="from a notebook")
+    def pipeline():
+        greet()
+
+    pipeline()
+''')
+
+
+def test_functions_without_a_file_carry_the_modules_they_use(home, tmp_path, run_python):
+    # `python -c` has no __main__ file, as a notebook kernel: the task goes by value, the
+    # helper module it uses goes in the bundle.
+    (tmp_path / "helper_nb.py").write_text("def word():\n    return 'frozen'\n")
+    run_python(NOTEBOOK_CELL)
+    wf = Workflow("from a notebook")
+    assert Run(wf, 1).wait(timeout=60) == "completed"
+    (tmp_path / "helper_nb.py").write_text("def word():\n    return 'edited'\n")
+    again = wf.rerun(1, full=True)
+    assert again.wait(timeout=60) == "completed"
+    assert again.result("greet") == "frozen"
+    files = wf.source_files()
+    assert sorted(files) == [".datatailr/notebook.py", "helper_nb.py"]
+    # (a notebook kernel keeps its cells' source; `python -c` keeps none to show)
+    assert files[".datatailr/notebook.py"] == (
+        "# source of pipeline is not available\n\n\n# source of greet is not available\n")
+    assert files["helper_nb.py"] == "def word():\n    return 'frozen'\n"
