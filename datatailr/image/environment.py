@@ -74,6 +74,24 @@ def _pyproject(path: Path) -> list[str]:
     return [str(d) for d in deps]
 
 
+def _split_text(text: str) -> list[str]:
+    """Requirements in a string: one per line or comma; a line that is not one requirement
+    is read as several separated by spaces (``"six==1.15.0 rich"``)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    items: list[str] = []
+    for piece in text.replace(",", "\n").splitlines():
+        piece = piece.split(" #", 1)[0].strip()
+        if not piece or piece.startswith("#"):
+            continue
+        try:
+            Requirement(piece)
+            items.append(piece)
+        except InvalidRequirement:
+            items.extend(piece.split())
+    return items
+
+
 def read_requirements(spec: Any) -> list[str] | str:
     """The requirement strings of ``spec``, validated now; ``"auto"`` stays ``"auto"`` (it
     is resolved when the code is frozen)."""
@@ -93,7 +111,7 @@ def read_requirements(spec: Any) -> list[str] | str:
             items = _pyproject(path) if path.name.endswith(".toml") else _requirements_file(path)
             where = str(path)
         else:
-            items, where = text.replace(",", " ").split(), "the string"
+            items, where = _split_text(text), "the string"
     elif isinstance(spec, list | tuple):
         items, where = [str(s).strip() for s in spec if str(s).strip()], "the list"
     else:

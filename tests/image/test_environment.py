@@ -14,6 +14,8 @@ def test_requirements_from_a_list_a_string_a_file_and_a_pyproject(tmp_path):
     assert env_mod.read_requirements(["six==1.15.0", " pandas>=2 "]) == ["six==1.15.0",
                                                                           "pandas>=2"]
     assert env_mod.read_requirements("six==1.15.0 rich") == ["six==1.15.0", "rich"]
+    assert env_mod.read_requirements("pandas >= 2\nsix==1.15.0, rich") == [
+        "pandas >= 2", "six==1.15.0", "rich"]
     assert env_mod.read_requirements("") == []
     assert env_mod.read_requirements("auto") == "auto"
     (tmp_path / "base.txt").write_text("click>=8\n")

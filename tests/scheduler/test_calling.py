@@ -93,3 +93,13 @@ def test_a_module_that_deploys_on_import_does_not_redeploy_when_its_run_loads_it
     assert wf.result(1, "one") == 1
     assert ([v["job_version"] for v in wf.versions()], [r["run_id"] for r in wf.runs()]) == (
         [1], [1])
+
+
+def test_an_image_s_requirements_are_the_workflow_s_when_it_gives_none(home):
+    from datatailr.build.image import Image
+
+    @workflow(name="imaged", image=Image(python_requirements=["six>=1", "rich"]))
+    def imaged():
+        read_env()
+
+    assert imaged.python_requirements == ["six>=1", "rich"]
