@@ -180,9 +180,9 @@ class WorkflowFunction:
         self.expire_after = parse_duration(expire_after, "expire_after")
         from datatailr.image.environment import read_requirements
 
-        image = platform_options.get("image")
-        if not python_requirements and getattr(image, "python_requirements", None):
-            python_requirements = image.python_requirements  # Image(python_requirements=...)
+        image_requirements = getattr(platform_options.get("image"), "python_requirements", None)
+        if not python_requirements and image_requirements:
+            python_requirements = image_requirements  # image=Image(python_requirements=...)
         self._requirements_spec = python_requirements
         #: the requirement strings, or "auto" (inferred from the frozen code when it is saved)
         self.python_requirements: list[str] | str = read_requirements(python_requirements)
