@@ -39,7 +39,7 @@ class Executor(Protocol):
 
     def wait(self, timeout: float | None) -> list[tuple]: ...
 
-    def cancel(self, task_id: int) -> None: ...
+    def cancel(self, task_id: int) -> tuple[int | None, float | None] | None: ...
 
     def shutdown(self) -> None: ...
 
@@ -104,6 +104,7 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
     out.emit(RunStarted(run_id, run_start, os.getpid()))
     for task_id, where in sorted(plan.reuse.items()):
         out.emit(TaskFinished(run_id, task_id, "completed", run_start, 0, None, None, where))
+    out.flush()  # the run's pid is stored at once: if this process dies, the run reads unknown
     retry_at: dict[int, float] = {}
     last_stop_poll = 0.0
     final_state: str | None = None
@@ -165,7 +166,7 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
             for msg in executor.wait(timeout):
                 kind = msg[0]
                 if kind == "started":
-                    _, task_id, t, pid = msg
+                    task_id, t, pid = msg[1:4]
                     code_start[task_id] = started[task_id] = t
                     out.emit(TaskStarted(run_id, task_id, t, attempts.get(task_id, 1), pid))
                 elif kind == "done":
@@ -182,7 +183,7 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
                         finish_failed(task_id, "failed", outcome.error or "failed",
                                       outcome.start_time)
                 elif kind == "died":
-                    _, task_id, why = msg
+                    task_id, why = msg[1:3]
                     if task_id is not None and graph.state.get(task_id) == "running":
                         started.pop(task_id, None)
                         finish_failed(task_id, "failed", f"Task crashed: {why}", None)

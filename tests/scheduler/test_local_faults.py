@@ -1,0 +1,202 @@
+"""Faults of local runs as a user meets them: real processes that crash, leave children
+behind, or lose their caller. No timing: a regression shows as a wrong state (each workflow
+has fail_after, so a task that is not seen to end makes the run ``failed_after``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from datatailr import Workflow, task, workflow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie waiting for a reaper that may never come."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_until(predicate, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def tasks_of(run):
+    return {t["name"]: (t["state"], t["error"]) for t in run.run_details()["tasks"]}
+
+
+def _write_pid(path: str, pid: int) -> None:
+    with open(path + ".tmp", "w") as f:
+        f.write(str(pid))
+    os.replace(path + ".tmp", path)
+
+
+def test_a_crashing_task_whose_forked_child_holds_its_pipe_fails_at_once(home, tmp_path):
+    pid_file = str(tmp_path / "grandchild")
+
+    @task()
+    def crash():
+        child = os.fork()
+        if child == 0:  # a Python child: it inherits the worker's pipe to the controller
+            time.sleep(3600)
+            os._exit(0)
+        _write_pid(pid_file, child)
+        os._exit(3)
+
+    @workflow(name="forked then crashed", fail_after=120)
+    def wf():
+        crash()
+
+    run = wf(local_run=True, progress=False)
+    assert run.state == "failed"
+    [(state, error)] = tasks_of(run).values()
+    assert state == "failed"
+    assert error.startswith("Task crashed: the worker process running it exited with code 3")
+    assert not alive(int(open(pid_file).read()))
+
+
+def test_a_task_that_kills_itself_takes_its_subprocess_along(home, tmp_path):
+    pid_file = str(tmp_path / "sleep")
+
+    @task()
+    def suicide():
+        sleeper = subprocess.Popen(["sleep", "3600"])
+        _write_pid(pid_file, sleeper.pid)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    @workflow(name="killed itself", fail_after=120)
+    def wf():
+        suicide()
+
+    run = wf(local_run=True, progress=False)
+    [(state, error)] = tasks_of(run).values()
+    assert (run.state, state) == ("failed", "failed")
+    assert error.startswith("Task crashed: the worker process running it killed by SIGKILL")
+    assert not alive(int(open(pid_file).read()))
+
+
+def test_processes_a_completed_task_left_behind_are_ended_and_its_worker_is_reused(home):
+    @task()
+    def leave_children():
+        sleeper = subprocess.Popen(["sleep", "3600"])
+        daemon = os.fork()  # a double fork: the grandchild is orphaned at once
+        if daemon == 0:
+            grandchild = os.fork()
+            if grandchild == 0:
+                time.sleep(3600)
+                os._exit(0)
+            with open(f"/tmp/dt-test-{os.getppid()}", "w") as f:
+                f.write(str(grandchild))
+            os._exit(0)
+        os.waitpid(daemon, 0)
+        with open(f"/tmp/dt-test-{os.getpid()}") as f:
+            orphan = int(f.read())
+        os.unlink(f"/tmp/dt-test-{os.getpid()}")
+        return {"worker": os.getpid(), "left": [sleeper.pid, orphan]}
+
+    @task()
+    def next_task(previous):
+        return {"worker": os.getpid(), "left_alive": [alive(p) for p in previous["left"]]}
+
+    @workflow(name="left children", fail_after=120)
+    def wf():
+        next_task(leave_children())
+
+    run = wf(local_run=True, progress=False)
+    assert run.state == "completed"
+    first, second = run.result("leave_children"), run.result("next_task")
+    # The next task ran in the same worker (it survived the sweep) after everything was gone.
+    assert second == {"worker": first["worker"], "left_alive": [False, False]}
+    assert [alive(p) for p in first["left"]] == [False, False]
+
+
+def test_a_timed_out_task_takes_its_subprocess_along(home, tmp_path):
+    pid_file = str(tmp_path / "sleep")
+
+    @task(timeout=0.5)
+    def stuck():
+        sleeper = subprocess.Popen(["sleep", "3600"])
+        _write_pid(pid_file, sleeper.pid)
+        sleeper.wait()
+
+    @workflow(name="timed out", fail_after=120)
+    def wf():
+        stuck()
+
+    run = wf(local_run=True, progress=False)
+    assert tasks_of(run) == {"stuck": (
+        "failed", "TimeoutError: task exceeded its timeout of 0.5 s and was killed")}
+    assert not alive(int(open(pid_file).read()))
+
+
+def test_a_task_that_reads_stdin_reads_nothing_instead_of_waiting_for_a_terminal(home):
+    @task()
+    def read_input():
+        return subprocess.run(["cat"], stdout=subprocess.PIPE, check=True).stdout
+
+    @workflow(name="no stdin", fail_after=120)
+    def wf():
+        read_input()
+
+    run = wf(local_run=True, progress=False)
+    assert (tasks_of(run), run.result("read_input")) == ({"read_input": ("completed", None)}, b"")
+
+
+KILLED_CALLER = textwrap.dedent('''
+    import os, sys, time
+    from datatailr import task, workflow
+
+    @task()
+    def sleepy(i):
+        with open(os.path.join(sys.argv[1], f"worker-{i}"), "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(3600)
+
+    @workflow(name="orphaned", fail_after=600)
+    def wf():
+        sleepy(1)
+        sleepy(2)
+
+    wf(local_run=True, progress=False)
+''')
+
+
+def test_when_the_caller_is_killed_its_workers_die_and_the_run_reads_unknown(home, tmp_path):
+    (tmp_path / "orphaned.py").write_text(KILLED_CALLER)
+    env = {**os.environ, "DATATAILR_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "orphaned.py"), str(tmp_path)],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    files = [tmp_path / "worker-1", tmp_path / "worker-2"]
+    assert wait_until(lambda: all(f.exists() for f in files))
+    workers = [int(f.read_text()) for f in files]
+
+    def both_running():
+        runs = Workflow("orphaned").runs(refresh=True)
+        return bool(runs) and [t["state"] for t in Workflow("orphaned").run_details(
+            runs[0]["run_id"])["tasks"]] == ["running", "running"]
+
+    assert wait_until(both_running)
+    assert [alive(p) for p in workers] == [True, True]
+    os.kill(proc.pid, signal.SIGKILL)  # the caller only, not its process group
+    proc.wait()
+    assert wait_until(lambda: not any(alive(p) for p in workers), seconds=10)
+    [run] = Workflow("orphaned").runs()
+    assert run["state"] == "unknown"
+    details = Workflow("orphaned").run_details(run["run_id"])
+    assert [(t["state"], t["error"]) for t in details["tasks"]] == [
+        ("unknown", "The process running it died."), ("unknown", "The process running it died.")]
