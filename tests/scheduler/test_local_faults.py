@@ -200,3 +200,123 @@ def test_when_the_caller_is_killed_its_workers_die_and_the_run_reads_unknown(hom
     details = Workflow("orphaned").run_details(run["run_id"])
     assert [(t["state"], t["error"]) for t in details["tasks"]] == [
         ("unknown", "The process running it died."), ("unknown", "The process running it died.")]
+
+
+# -- resources: measured for every attempt, enforced where memory= is given --------------------
+
+def task_rows(run):
+    """The stored task rows (peak_rss and cpu_seconds are columns of the store)."""
+    from datatailr.scheduler.platform import current_platform
+
+    return {t["name"]: t for t in current_platform().metadata.task_runs(run.run_id)}
+
+
+def test_every_task_attempt_records_its_peak_memory_cpu_and_host(home):
+    import socket
+
+    @task()
+    def burn():
+        end = time.process_time() + 0.3
+        while time.process_time() < end:
+            pass
+        return 1
+
+    @task()
+    def hold(n):
+        data = b"x" * (40 * 2**20)
+        return len(data) + n
+
+    @task()
+    def child_process(_n):
+        # a child with 60 MB of its own: its peak counts (it is bigger than the worker's)
+        subprocess.run([sys.executable, "-c", "x = b'x' * (60 * 2**20)"], check=True)
+
+    @task()
+    def crash(_n):
+        os._exit(2)
+
+    @workflow(name="usage", fail_after=120)
+    def wf():
+        child_process(hold(burn()))
+        crash(1)
+
+    run = wf(local_run=True, progress=False)
+    rows = task_rows(run)
+    assert {n: r["state"] for n, r in rows.items()} == {
+        "burn": "completed", "hold": "completed", "child_process": "completed",
+        "crash": "failed"}
+    assert {n: r["host"] for n, r in rows.items()} == dict.fromkeys(rows, socket.gethostname())
+    assert rows["burn"]["cpu_seconds"] >= 0.3
+    assert 40 * 2**20 <= rows["hold"]["peak_rss"] < 200 * 2**20
+    assert 60 * 2**20 <= rows["child_process"]["peak_rss"] < 200 * 2**20
+    assert all(isinstance(r["peak_rss"], int) and isinstance(r["cpu_seconds"], float)
+               for r in rows.values())
+
+
+def test_a_task_over_its_memory_limit_is_killed_and_says_so(home):
+    @task(memory="50m")
+    def hog():
+        data = b"x" * (200 * 2**20)
+        time.sleep(3600)  # holds it: the watchdog kills it, the task never returns
+        return len(data)
+
+    @workflow(name="memory hog", fail_after=120)
+    def wf():
+        hog()
+
+    run = wf(local_run=True, progress=False)
+    row = task_rows(run)["hog"]
+    assert (run.state, row["state"]) == ("failed", "failed")
+    assert row["error"].startswith("MemoryError: the task exceeded memory=50m (peak ")
+    assert row["error"].endswith(" MB) and was killed")
+    peak_mb = int(row["error"].split("(peak ")[1].split(" MB")[0])
+    assert peak_mb > 50 and row["peak_rss"] > 50 * 2**20
+
+
+def test_a_task_that_peaks_over_its_limit_and_returns_fails_without_a_result(home):
+    @task()
+    def spike():
+        data = b"x" * (120 * 2**20)
+        return len(data)
+
+    @workflow(name="memory spike", fail_after=120)
+    def wf():
+        spike().set_resources(memory="64m")
+
+    from datatailr.scheduler.platform import current_platform
+
+    run = wf(local_run=True, progress=False)
+    row = task_rows(run)["spike"]
+    assert row["state"] == "failed"
+    # Seen by the watchdog while allocating (killed), or by the worker once it returned.
+    peak_mb = int(row["error"].split("(peak ")[1].split(" MB")[0])
+    assert row["error"] in (f"MemoryError: the task exceeded memory=64m (peak {peak_mb} MB)",
+                            f"MemoryError: the task exceeded memory=64m (peak {peak_mb} MB) "
+                            f"and was killed")
+    assert peak_mb > 64
+    assert current_platform().blobs.has_result(run.run_id, 0) is False
+
+
+def test_a_task_under_its_limit_completes_with_its_peak_recorded(home):
+    @task(memory="300m")
+    def modest():
+        data = b"x" * (30 * 2**20)
+        time.sleep(0.3)  # long enough to be sampled too
+        return len(data)
+
+    @task(cpu=2)  # resources without memory: the default is never a limit
+    def unlimited():
+        return len(b"x" * (200 * 2**20))
+
+    @workflow(name="within limits", fail_after=120)
+    def wf():
+        modest()
+        unlimited()
+
+    run = wf(local_run=True, progress=False)
+    rows = task_rows(run)
+    assert {n: (r["state"], r["error"]) for n, r in rows.items()} == {
+        "modest": ("completed", None), "unlimited": ("completed", None)}
+    assert 30 * 2**20 <= rows["modest"]["peak_rss"] < 300 * 2**20
+    assert rows["unlimited"]["peak_rss"] >= 200 * 2**20
+    assert run.result("modest") == 30 * 2**20
