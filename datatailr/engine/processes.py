@@ -194,18 +194,21 @@ class Usage:
         self.cpu0 = cpu_seconds(me, kids)
         self.child_peak0 = kids.ru_maxrss
 
-    def peak(self) -> int | None:
+    def finish(self) -> tuple[int | None, float]:
+        """(peak bytes, CPU seconds) of the attempt so far."""
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = round(max(cpu_seconds(me, kids) - self.cpu0, 0.0), 6)
         if not self.exact:
-            return None
-        me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RU_MAXRSS_BYTES - self.rss0
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        child = kids * RU_MAXRSS_BYTES if kids > self.child_peak0 else 0
-        return max(me, child, 0)
+            return None, used
+        child = kids.ru_maxrss * RU_MAXRSS_BYTES if kids.ru_maxrss > self.child_peak0 else 0
+        return max(me.ru_maxrss * RU_MAXRSS_BYTES - self.rss0, child, 0), used
+
+    def peak(self) -> int | None:
+        return self.finish()[0]
 
     def cpu(self) -> float:
-        used = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF),
-                           resource.getrusage(resource.RUSAGE_CHILDREN)) - self.cpu0
-        return round(max(used, 0.0), 6)
+        return self.finish()[1]
 
 
 def format_size(size: int) -> str:

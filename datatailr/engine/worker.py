@@ -193,9 +193,10 @@ def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
     except Exception as exc:  # the log files could not be opened or uploaded (disk full ...)
         if error is None:
             error = f"{type(exc).__name__}: {exc}"
-    end_descendants()  # also after a failure outside the function (nothing to do, usually)
-    return TaskOutcome(call.task_id, error is None, start, time.time(), error,
-                       usage.peak(), usage.cpu())
+    if start is None:
+        end_descendants()  # the function never ran: what loading its inputs may have started
+    peak, cpu = usage.finish()
+    return TaskOutcome(call.task_id, error is None, start, time.time(), error, peak, cpu)
 
 
 # -- the forked local worker process ------------------------------------------------------
