@@ -28,6 +28,7 @@ from datatailr.engine.processes import (
     load_prctl,
     memory_error,
 )
+from datatailr.errors import StorageError
 
 
 class TaskIO(Protocol):
@@ -188,11 +189,13 @@ def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
                         io_.save_result(call.run_id, call.task_id, value)
             except BaseException as exc:
                 if error is None:  # inputs, arguments or storing the result went wrong
-                    error = f"{type(exc).__name__}: {exc}"
+                    # the store's errors say what and where ("Disk full: cannot store ...")
+                    error = str(exc) if isinstance(exc, StorageError) \
+                        else f"{type(exc).__name__}: {exc}"
                     sys.stderr.write(f"datatailr: task {node.name!r} failed: {error}\n")
     except Exception as exc:  # the log files could not be opened or uploaded (disk full ...)
         if error is None:
-            error = f"{type(exc).__name__}: {exc}"
+            error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
     if start is None:
         end_descendants()  # the function never ran: what loading its inputs may have started
     peak, cpu = usage.finish()

@@ -320,3 +320,33 @@ def test_a_task_under_its_limit_completes_with_its_peak_recorded(home):
     assert 30 * 2**20 <= rows["modest"]["peak_rss"] < 300 * 2**20
     assert rows["unlimited"]["peak_rss"] >= 200 * 2**20
     assert run.result("modest") == 30 * 2**20
+
+
+def test_a_result_that_does_not_fit_on_the_disk_is_a_disk_full_error_naming_the_path(
+        home, tmp_path, monkeypatch):
+    import pytest
+
+    storage = tmp_path / "small-disk"
+    storage.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(storage)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        monkeypatch.setenv("DATATAILR_STORAGE_URL", str(storage))
+
+        @task()
+        def big():
+            return b"x" * (8 * 2**20)
+
+        @workflow(name="disk full", fail_after=120)
+        def wf():
+            big()
+
+        run = wf(local_run=True, progress=False)
+        [(state, error)] = tasks_of(run).values()
+        assert state == "failed"
+        assert error.startswith("Disk full: cannot store the result of task 0 of run ")
+        assert f" at {storage}/" in error and error.endswith("(No space left on device).")
+    finally:
+        subprocess.run(["umount", "-l", str(storage)], check=True)
