@@ -70,3 +70,29 @@ def test_messages_of_one_task_carry_the_host_and_what_it_used(tmp_path):
     assert (done[0], outcome.ok, outcome.error) == ("done", True, None)
     assert isinstance(outcome.peak_rss, int) and outcome.peak_rss >= 0
     assert isinstance(outcome.cpu_seconds, float) and outcome.cpu_seconds >= 0
+
+
+@task()
+def fork_then_crash():
+    if os.fork() == 0:  # holds the worker's pipe open while it sleeps
+        time.sleep(3600)
+        os._exit(0)
+    os._exit(4)
+
+
+def test_without_pidfds_a_worker_whose_child_holds_its_pipe_is_still_seen_to_die(
+        tmp_path, monkeypatch):
+    import datatailr.engine.local as local
+
+    monkeypatch.setattr(local, "pidfd", lambda pid: None)  # as on kernels before 5.3
+    dag = trace(lambda: fork_then_crash())
+    executor = LocalExecutor(dag.nodes, BlobStore(str(tmp_path / "blobs")), max_workers=2)
+    try:
+        executor.submit(TaskCall(1, 0, 1, {}, {}, {}))
+        died = [m for m in messages_until(executor, {"died"}) if m[0] == "died"]
+    finally:
+        executor.shutdown()
+    [(kind, task_id, why, _peak, cpu)] = died
+    assert (kind, task_id) == ("died", 0)
+    assert why.startswith("the worker process running it exited with code 4 (pid ")
+    assert isinstance(cpu, float)
