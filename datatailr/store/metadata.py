@@ -875,7 +875,7 @@ def _rebuild_sqlite_table(conn: sa.Connection, table: sa.Table) -> None:
     ddl = str(CreateTable(table).compile(dialect=conn.dialect)).replace(
         f"CREATE TABLE {table.name} ", f"CREATE TABLE {new} ", 1)
     conn.exec_driver_sql(ddl)
-    columns = ", ".join(c.name for c in table.columns)
+    columns = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
     conn.exec_driver_sql(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {table.name}")
     conn.exec_driver_sql(f"DROP TABLE {table.name}")
     conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {table.name}")

@@ -48,7 +48,7 @@ def run(dag, tmp_path, **plan):
 
 
 def test_independent_tasks_overlap_in_time_even_beyond_the_core_count(tmp_path):
-    dag = trace(lambda: collect(*[nap(0.4).alias(f"nap_{i}") for i in range(6)]))
+    dag = trace(lambda: collect(*[nap(1.0).alias(f"nap_{i}") for i in range(6)]))
     state, events, io = run(dag, tmp_path)
     assert state == "completed"
     starts = {e.task_id: e.time for e in events if isinstance(e, TaskStarted)}
