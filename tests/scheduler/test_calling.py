@@ -103,3 +103,32 @@ def test_an_image_s_requirements_are_the_workflow_s_when_it_gives_none(home):
         read_env()
 
     assert imaged.python_requirements == ["six>=1", "rich"]
+
+
+@task()
+def hog():
+    block = bytearray(200 * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return len(block)
+
+
+def test_the_workflows_explicit_memory_is_a_limit_and_the_default_is_not(home):
+    @workflow(name="limited", resources=Resources(memory="60m", cpu=1))
+    def limited():
+        hog()
+
+    @workflow(name="unlimited")
+    def unlimited():
+        hog()
+
+    run = limited(local_run=True, progress=False)
+    [detail] = run.run_details()["tasks"]
+    assert (run.state, detail["state"]) == ("failed", "failed")
+    assert detail["error"].startswith("MemoryError: the task exceeded memory=60m (peak ")
+    assert unlimited(local_run=True, progress=False).result("hog") == 200 * 1024 * 1024
+    # the same limit on the agent, from the version's stored resources
+    deployed = limited()
+    assert deployed.wait(timeout=60) == "failed"
+    assert deployed.run_details()["tasks"][0]["error"].startswith(
+        "MemoryError: the task exceeded memory=60m")
