@@ -738,7 +738,7 @@ def start_job_command(name: str, version: int | None, wait: bool, timeout: float
                    env=env, as_json=as_json)
         return
     handle = _open_long_running(name, env)
-    handle.start(version=version)
+    handle.start(version=version, quiet=True)
     if wait:
         handle.wait_until_healthy(timeout=timeout)
     listing = _listing_of(handle, env)
@@ -763,7 +763,7 @@ def restart_job_command(name: str, wait: bool, timeout: float, env: str, as_json
       dt job restart my-service --wait
     """
     handle = _open_long_running(name, env)
-    handle.restart()
+    handle.restart(quiet=True)
     if wait:
         handle.wait_until_healthy(timeout=timeout)
     listing = _listing_of(handle, env)

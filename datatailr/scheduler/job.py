@@ -433,9 +433,10 @@ class Job:
         self.save()
         return self.start(_trigger="deploy")
 
-    def start(self, version: int | None = None, _trigger: str = "manual") -> tuple[bool, str]:
+    def start(self, version: int | None = None, quiet: bool = False,
+              _trigger: str = "manual") -> tuple[bool, str]:
         """Start the latest version (or ``version``) on the local agent; a running process of
-        this job is replaced by it."""
+        this job is replaced by it. Prints where it will answer unless ``quiet``."""
         self._check_startable()
         from datatailr.scheduler.agent import ensure_agent
         from datatailr.scheduler.services import reserve_port
@@ -444,9 +445,11 @@ class Job:
         target = self._version_row(None if version is None else _version_number(version))
         meta = _platform().metadata
         previous = meta.list_runs(row["workflow_id"], limit=1)
-        # the previous start's port when it is free, so the job keeps its address
-        port = reserve_port(_options_of(meta, previous[0]["run_id"]).get("port")
-                            if previous else None)
+        # the previous start's port, so the job keeps its address: a process still running
+        # there is stopped before the new one starts; a finished one's port if it is free
+        port = _options_of(meta, previous[0]["run_id"]).get("port") if previous else None
+        if not (port and previous[0]["state"] in ("pending", "running")):
+            port = reserve_port(port)
         run_id = meta.create_run(
             workflow_id=row["workflow_id"], job_version=int(target["job_version"]),
             trigger=_trigger, task_names=[self.name], claimed_by=START_CLAIM,
@@ -458,14 +461,15 @@ class Job:
                    f"{self.environment.value}: the local agent (pid {agent['pid']}) starts it "
                    f"at {_url(port)} (run {run_id}). Logs: dt log read {self.slug} "
                    f"-e {self.environment.value}")
-        print(message)
+        if not quiet:
+            print(message)
         return True, message
 
-    def restart(self) -> tuple[bool, str]:
+    def restart(self, quiet: bool = False) -> tuple[bool, str]:
         """Start the running version again in a new process."""
         running = self._active_runs()
         version = running[0]["job_version"] if running else None
-        return self.start(version=version, _trigger="restart")
+        return self.start(version=version, quiet=quiet, _trigger="restart")
 
     def _active_runs(self) -> list[dict]:
         return _platform().metadata.list_runs(self._row()["workflow_id"],
