@@ -295,6 +295,7 @@ class Job:
                 f"{kind}(resources={resources!r}): give Resources(memory=..., cpu=...).")
         if env_vars is not None and not isinstance(env_vars, dict):
             raise InvalidArgumentError(f"{kind}(env_vars={env_vars!r}): give a dict.")
+        _entry_reference(entrypoint)  # a bad entrypoint fails here, not at deploy
         self.entrypoint = entrypoint
         self.framework = framework
         self.resources = resources or Resources()
