@@ -12,6 +12,7 @@ versioned and listed; starting one needs the hosted platform's Excel runtime.
 from __future__ import annotations
 
 import ast
+import getpass
 import hashlib
 import importlib.util
 import inspect
@@ -409,12 +410,6 @@ class Job:
         with meta.write() as conn:
             workflow_id = _ensure_job(meta, conn, self.slug, env, self.name, self.job_type)
             latest = meta.latest_version(workflow_id, conn)
-            if latest is not None:
-                found = latest["definition"].get("job_type", "workflow")
-                if found != self.job_type:
-                    raise InvalidArgumentError(
-                        f"{self.name!r} in {env} is a {found}: a {self.job_type} cannot take "
-                        f"its name. Pick another name, or remove the {found} first.")
 
             def key_for(job_version: int) -> str:
                 return platform.blobs.code_key(env, self.slug, job_version)
@@ -454,7 +449,7 @@ class Job:
         run_id = meta.create_run(
             workflow_id=row["workflow_id"], job_version=int(target["job_version"]),
             trigger=_trigger, task_names=[self.name], claimed_by=START_CLAIM,
-            options={"port": port, "url": _url(port)})
+            options={"port": port, "url": _url(port)}, user=getpass.getuser())
         agent = ensure_agent()
         self._runs_cache = None
         self.version = int(target["job_version"])
@@ -801,11 +796,8 @@ def _version_number(version: Any) -> int:
 
 
 def _ensure_job(meta: Any, conn: Any, slug: str, env: str, name: str, job_type: str) -> int:
-    """The workflows row of a job (the store's job_type column where the schema has it)."""
-    try:
-        return int(meta.ensure_workflow(conn, slug, env, name, job_type=job_type))
-    except TypeError:  # a store without job types: the version definition carries it
-        return int(meta.ensure_workflow(conn, slug, env, name))
+    """The workflows row of a job, of its type (a workflow's name is refused by the store)."""
+    return int(meta.ensure_workflow(conn, slug, env, name, job_type=job_type))
 
 
 _TYPE_CACHE: dict[tuple[str, int], str] = {}

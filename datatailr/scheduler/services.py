@@ -352,7 +352,8 @@ class Supervisor:
             workflow_id=job["workflow_id"], job_version=int(previous["job_version"]),
             trigger="restart", task_names=[job["name"]], claimed_by=START_CLAIM,
             original_run_id=previous.get("original_run_id") or previous["run_id"],
-            rerun_of=previous["run_id"], options={"port": options.get("port")})
+            rerun_of=previous["run_id"], options={"port": options.get("port")},
+            user=previous.get("user"))
         self.log(f"{job['slug']} ({job['environment']}): run {previous['run_id']} "
                  f"{previous['state']}; restarting as run {run_id}")
         self.launch(job, self.meta.get_run(run_id) or {})
@@ -462,7 +463,7 @@ class Supervisor:
             "notebook": payload.get("notebook"),
             "callable": str(Path(code_dir) / ".entrypoint.pkl")
             if payload.get("callable") else None,
-            "code_dir": code_dir, "port": port, "storage_url": self.platform.blobs.url,
+            "code_dir": code_dir, "port": port, "blobs": self.platform.blobs.__getstate__(),
             "sys_path": definition.get("sys_path", []), "env": env,
         }
 
@@ -608,7 +609,9 @@ def main(argv: list[str]) -> int:
     if value is not None:
         from datatailr.store.blobs import BlobStore
 
-        BlobStore(spec["storage_url"]).save_result(spec["run_id"], TASK_ID, value)
+        blobs = BlobStore.__new__(BlobStore)
+        blobs.__setstate__(spec["blobs"])
+        blobs.save_result(spec["run_id"], TASK_ID, value)
     return 0
 
 

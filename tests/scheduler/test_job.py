@@ -164,8 +164,8 @@ def test_a_service_cannot_take_a_workflows_name(package):
     api = importlib.import_module("svcpkg.api")
     with pytest.raises(InvalidArgumentError) as err:
         Service("Greeting API", entrypoint=api.main).save()
-    assert str(err.value) == ("'Greeting API' in dev is a workflow: a service cannot take its "
-                              "name. Pick another name, or remove the workflow first.")
+    assert str(err.value) == ("'Greeting API' is a workflow in dev, not a service: give the "
+                              "service another name, or remove the workflow first.")
     with pytest.raises(NotFoundError, match="'Greeting API' there is a workflow"):
         open_job("Greeting API")
     assert list_jobs() == []
