@@ -29,6 +29,7 @@ from datatailr.core.environment import Environment, resolve_environment
 from datatailr.core.names import slugify
 from datatailr.core.resources import Resources
 from datatailr.errors import DatatailrError, InvalidArgumentError, NotFoundError
+from datatailr.scheduler.services import START_CLAIM
 
 __all__ = ["FRAMEWORKS", "JOB_TYPES", "App", "ExcelAddin", "Job", "Service", "list_jobs"]
 
@@ -44,8 +45,6 @@ MAX_CODE_FILES = 5000
 MAX_CODE_BYTES = 64 * 2**20
 _SKIP_DIRS = {"__pycache__", "node_modules", "venv", ".venv", "env", "build", "dist",
               "site-packages"}
-#: claimed_by of a start request: the workflow queue never takes it, the supervisor does
-START_CLAIM = "services"
 _NEXT_ENV = {"dev": "pre", "pre": "prod"}
 
 
@@ -449,7 +448,8 @@ class Job:
         run_id = meta.create_run(
             workflow_id=row["workflow_id"], job_version=int(target["job_version"]),
             trigger=_trigger, task_names=[self.name], claimed_by=START_CLAIM,
-            options={"port": port, "url": _url(port)}, user=getpass.getuser())
+            options={"port": port, "url": _url(port)}, queue=START_CLAIM,
+            user=getpass.getuser())
         agent = ensure_agent()
         self._runs_cache = None
         self.version = int(target["job_version"])

@@ -46,6 +46,7 @@ STOP_GRACE = 5.0
 SCAN_SECONDS = 0.5
 #: task id of the one task of a service/app run (the job itself)
 TASK_ID = 0
+#: the queue and the claim of service/app runs: the workflow run queue never takes them
 START_CLAIM = "services"
 #: the caller's variables a job's process inherits (API.md's clean base)
 BASE_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR")
@@ -298,8 +299,13 @@ class Supervisor:
 
     # -- one job --------------------------------------------------------------------------
     def supervise(self, job: dict, now: float) -> None:
-        active = self.meta.list_runs(job["workflow_id"], state=["pending", "running"])
-        latest = self.meta.list_runs(job["workflow_id"], limit=1)
+        # Only the runs of the services queue: a run queued some other way (a workflow start
+        # by mistake) is the run queue's business and never stops or starts a process here.
+        active = [r for r in self.meta.list_runs(job["workflow_id"],
+                                                 state=["pending", "running"])
+                  if r.get("queue") == START_CLAIM]
+        latest = [r for r in self.meta.list_runs(job["workflow_id"], limit=20)
+                  if r.get("queue") == START_CLAIM][:1]
         if not latest:
             return
         newest = latest[0]
@@ -336,6 +342,8 @@ class Supervisor:
         """Seconds before the next start: doubling with every quick exit in a row."""
         quick = 0
         for run in self.meta.list_runs(workflow_id, limit=12):
+            if run.get("queue") != START_CLAIM:
+                continue
             start, end = run.get("start_time"), run.get("end_time")
             if run["state"] == "stopped" or start is None or end is None \
                     or end - start >= STABLE_SECONDS:
@@ -353,7 +361,7 @@ class Supervisor:
             trigger="restart", task_names=[job["name"]], claimed_by=START_CLAIM,
             original_run_id=previous.get("original_run_id") or previous["run_id"],
             rerun_of=previous["run_id"], options={"port": options.get("port")},
-            user=previous.get("user"))
+            user=previous.get("user"), queue=START_CLAIM)
         self.log(f"{job['slug']} ({job['environment']}): run {previous['run_id']} "
                  f"{previous['state']}; restarting as run {run_id}")
         self.launch(job, self.meta.get_run(run_id) or {})

@@ -225,23 +225,31 @@ def test_exits_are_restarted_with_growing_backoff_and_a_return_value_is_the_resu
     assert gap2.total_seconds() >= 2 * services_mod.BACKOFF_FIRST
 
 
-def test_the_backoff_doubles_to_its_cap():
-    class FakeMeta:
-        def __init__(self, lives):
-            self.rows = [{"state": "failed", "start_time": 100.0, "end_time": 100.0 + life}
-                         for life in lives]
+def test_the_backoff_doubles_to_its_cap(home):
+    from datatailr.scheduler.platform import current_platform
 
-        def list_runs(self, workflow_id, limit=None):
-            return self.rows[:limit]
+    meta = current_platform().metadata
+    with meta.write() as conn:
+        job_id = meta.ensure_workflow(conn, "worker", "dev", "Worker", job_type="service")
 
-    sup = services_mod.Supervisor.__new__(services_mod.Supervisor)
+    def exits(*lives: float) -> None:  # process starts, oldest first, each living `life` s
+        for life in lives:
+            run_id = meta.create_run(workflow_id=job_id, job_version=1, trigger="restart",
+                                     task_names=["Worker"], queue=services_mod.START_CLAIM,
+                                     claimed_by=services_mod.START_CLAIM)
+            meta.update_run(run_id, state="failed", start_time=100.0, end_time=100.0 + life)
+
+    class Agent:  # what the supervisor reads of its agent
+        platform = current_platform()
+
+    sup = services_mod.Supervisor(Agent())
     delays = []
-    for quick in (1, 2, 3, 4, 10):
-        sup.meta = FakeMeta([0.5] * quick)
-        delays.append(sup.backoff(1))
+    for quick in (1, 1, 1, 1, 6):
+        exits(*[0.5] * quick)
+        delays.append(sup.backoff(job_id))
     assert delays == [1.0, 2.0, 4.0, 8.0, services_mod.BACKOFF_CAP]
-    sup.meta = FakeMeta([0.5, services_mod.STABLE_SECONDS + 1, 0.5])  # a stable run resets it
-    assert sup.backoff(1) == 1.0
+    exits(services_mod.STABLE_SECONDS + 1, 0.5)  # a process that lived long resets it
+    assert sup.backoff(job_id) == 1.0
 
 
 STREAMLIT_APP = textwrap.dedent('''
