@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -460,3 +461,19 @@ def test_the_sdk_demos_dashboards_run_unchanged_as_far_as_they_can(home, tmp_pat
     assert "AttributeError" in flask_app.logs(first, stderr=True)
     assert flask_app.run_details(first)["error"] == (  # gunicorn's code for a worker that
         "The process exited with code 3; its stderr says why.")  # could not boot
+
+
+def test_an_app_whose_framework_is_missing_fails_once_saying_what_to_install(home, tmp_path,
+                                                                             deploy):
+    if importlib.util.find_spec("panel") is not None:
+        pytest.skip("panel is installed here")
+    script = write_app(tmp_path, "board", "try:\n    import panel\nexcept ImportError:\n    pass\n",
+                       "Panel Board", "panel")
+    deploy(script)
+    app = App("Panel Board", get_existing=True)
+    wait_for(lambda: app.state == "failed")
+    assert app.run_details()["error"] == (
+        f"The process could not start: the app's framework 'panel' is not installed where the "
+        f"agent runs ({sys.executable}): pip install panel")
+    time.sleep(services_mod.BACKOFF_FIRST + 1.0)  # no process ran: nothing to restart
+    assert [r["state"] for r in app.runs(refresh=True)] == ["failed"]
