@@ -477,3 +477,26 @@ def test_an_app_whose_framework_is_missing_fails_once_saying_what_to_install(hom
         f"agent runs ({sys.executable}): pip install panel")
     time.sleep(services_mod.BACKOFF_FIRST + 1.0)  # no process ran: nothing to restart
     assert [r["state"] for r in app.runs(refresh=True)] == ["failed"]
+
+
+def test_with_storage_through_fsspec_logs_are_spooled_then_stored(home, tmp_path, deploy,
+                                                                   monkeypatch):
+    storage = tmp_path / "shared-storage"
+    monkeypatch.setenv("DATATAILR_STORAGE_URL", f"local://{storage}")  # not the folder fast path
+    script = tmp_path / "service.py"
+    script.write_text(FLASK_SERVICE.replace("TEXT", "first"))
+    deploy(script)
+    svc = Service("Simple Service", get_existing=True)
+    url = svc.wait_until_healthy(timeout=60)
+    port = url.rsplit(":", 1)[1].strip("/")
+    from datatailr.scheduler.platform import current_platform
+
+    blobs = current_platform().blobs
+    assert not blobs.local
+    assert blobs.get_bytes(blobs.log_key(1, 0, "stdout")) is None  # still being written
+    assert svc.logs().startswith(f"listening on {port}\n")  # read from the agent's spool
+    svc.stop()
+    stored = blobs.get_bytes(blobs.log_key(1, 0, "stdout"))
+    assert stored is not None and stored.decode().startswith(f"listening on {port}\n")
+    assert svc.logs() == stored.decode()
+    assert list((home / "agent" / "services" / "logs").iterdir()) == []
