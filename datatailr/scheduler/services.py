@@ -283,8 +283,13 @@ class Supervisor:
             else:
                 error = f"The process exited with code {code}; its stderr says why."
             state = "failed"
-        if run["state"] in ("pending", "running"):
-            _record_end(self.meta, proc.run_id, state, error, end=end, result=result)
+        # A reader that saw the pid gone before this reap may have written "unknown" (its
+        # guess); what was seen here - the exit status or our own stop - is the truth.
+        if run["state"] in ("pending", "running") or (
+                run["state"] == "unknown" and (code is not None or proc.stopping is not None)):
+            _record_end(self.meta, proc.run_id, state, error,
+                        end=run.get("end_time") or end if run["state"] == "unknown" else end,
+                        result=result)
         self.log(f"run {proc.run_id}: process {proc.pid} ended: {state}"
                  f"{' (' + error + ')' if error else ''}")
 
