@@ -101,3 +101,44 @@ __all__ = [
     "TaskUsageError",
     "WorkflowDefinitionError",
 ]
+
+
+class HostedOnlyError(DatatailrError, NotImplementedError):
+    """Something that only the hosted Datatailr platform can do was asked of the local one.
+
+    The name exists here (so code written for the hosted SDK imports and runs); the action,
+    e.g. building a container image or listing cloud nodes, has no local meaning.
+    """
+
+
+def hosted_only(what: str, hint: str = "") -> HostedOnlyError:
+    """The one error for ``what`` (e.g. "Node.ls()"), with an optional local alternative."""
+    tail = f" {hint}" if hint else ""
+    return HostedOnlyError(
+        f"{what} needs the hosted Datatailr platform; this local platform cannot do it.{tail}"
+    )
+
+
+class SecretError(DatatailrError, ValueError):
+    """A secret cannot be stored or read (never carries the secret's value)."""
+
+
+__all__ += ["HostedOnlyError", "SecretError"]
+
+
+class CodePackageMismatchError(DatatailrError, ValueError):
+    """The code a run would load is not the code its version recorded."""
+
+
+__all__ += ["CodePackageMismatchError"]
+
+
+class ScheduleError(InvalidArgumentError):
+    """A schedule (cron string or helper fields) that cannot be used."""
+
+
+class EmptyEntrypointBundleError(DatatailrError, ValueError):
+    """A job's code bundle would contain no files (the hosted SDK's name)."""
+
+
+__all__ += ["EmptyEntrypointBundleError", "ScheduleError"]

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from datatailr.core.environment import Environment, resolve_environment
 from datatailr.core.names import slugify
 from datatailr.core.resources import Resources
-from datatailr.errors import DatatailrError, InvalidArgumentError, NotFoundError
+from datatailr.errors import HostedOnlyError, InvalidArgumentError, NotFoundError
 from datatailr.scheduler.services import START_CLAIM
 
 __all__ = ["FRAMEWORKS", "JOB_TYPES", "App", "ExcelAddin", "Job", "Service", "list_jobs"]
@@ -48,7 +48,7 @@ _SKIP_DIRS = {"__pycache__", "node_modules", "venv", ".venv", "env", "build", "d
 _NEXT_ENV = {"dev": "pre", "pre": "prod"}
 
 
-class ExcelRuntimeError(DatatailrError, NotImplementedError):
+class ExcelRuntimeError(HostedOnlyError):
     """An Excel add-in was asked to start; that needs the hosted platform's Excel runtime."""
 
 
