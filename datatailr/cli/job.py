@@ -1115,8 +1115,7 @@ def stop_job_command(name_or_run_id: str, wait: bool, timeout: float, env: str,
       dt job stop daily_sales_report
       dt job stop 42 --wait
     """
-    if name_or_run_id.isdigit() or _jobs_api().job_type_of(name_or_run_id, env) in (
-            "workflow", None):
+    if name_or_run_id.isdigit() or _jobs_api().job_type_of(name_or_run_id, env) == "workflow":
         ctx = click.get_current_context()
         ctx.invoke(_stop_run_command,
                    run_id=int(name_or_run_id) if name_or_run_id.isdigit() else name_or_run_id,

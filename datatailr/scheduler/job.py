@@ -864,11 +864,12 @@ def open_job(name: str, environment: Environment | str | None = None) -> Job:
     env = resolve_environment(environment)
     kind = job_type_of(name, env)
     if kind not in _CLASSES:
-        jobs = [j["name"] for j in list_jobs(env)]
+        meta = _platform().metadata
+        jobs = [f"{r['slug']} ({_job_type_of(meta, r)})" for r in meta.list_workflows(env.value)]
         what = f"; {name!r} there is a workflow" if kind == "workflow" else ""
         raise NotFoundError(
             f"No service, app or Excel add-in {name!r} in environment {env.value!r}{what}. "
-            f"There: {', '.join(jobs) if jobs else '(none yet)'}.")
+            f"Jobs there: {', '.join(jobs) if jobs else '(none yet)'}.")
     return _CLASSES[kind](name, environment=env, get_existing=True)
 
 

@@ -430,8 +430,8 @@ def test_cli_start_stop_restart_and_ls(home, tmp_path, deploy):
     assert json.loads(restarted.output)["starts"] == 3
     missing = runner.invoke(main, ["job", "stop", "nothing-here"])
     assert missing.exit_code == 1
-    assert "No service, app or Excel add-in 'nothing-here' in environment 'dev'" in \
-        missing.output
+    assert missing.output == ("Error: No service, app or Excel add-in 'nothing-here' in "
+                              "environment 'dev'. Jobs there: simple-service (service).\n")
 
 
 @pytest.mark.skipif(not DEMO.is_dir(), reason="the hosted SDK's demo is not unpacked here")
