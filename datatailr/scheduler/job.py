@@ -501,18 +501,18 @@ class Job:
 
     def promote(self, from_environment: Environment | str | None = None,
                 version: int | str | None = None, *,
-                to_environment: Environment | str | None = None) -> tuple[bool, str]:
+                to: Environment | str | None = None) -> tuple[bool, str]:
         """Copy a version (default: the latest) from an environment (default: this one) to the
-        next one (dev -> pre -> prod) or ``to_environment``, as its next version there."""
+        next one (dev -> pre -> prod) or ``to``, as its next version there."""
         source = Environment.parse(from_environment) if from_environment else self.environment
-        if to_environment is not None:
-            target = Environment.parse(to_environment)
+        if to is not None:
+            target = Environment.parse(to)
         elif source.value in _NEXT_ENV:
             target = Environment.parse(_NEXT_ENV[source.value])
         else:
             raise InvalidArgumentError(
                 f"{self.name!r} is in prod, the last environment: name a target with "
-                f"to_environment=...")
+                f"to=...")
         if target == source:
             raise InvalidArgumentError(f"{self.name!r} is already in {target.value}.")
         here = type(self)(self.name, environment=source, get_existing=True)

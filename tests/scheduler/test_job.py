@@ -210,7 +210,7 @@ def test_promote_copies_a_version_to_the_next_environment_and_remove_deletes_it(
     in_prod = Service("Greeting API", environment="prod", get_existing=True)
     with pytest.raises(InvalidArgumentError, match="prod, the last environment"):
         in_prod.promote()
-    assert in_prod.promote(to_environment="dev")[1].endswith("version 3 there.")
+    assert in_prod.promote(to="dev")[1].endswith("version 3 there.")
     code_key = in_pre._version_row()["code_key"]
     assert in_pre.remove() == (True, "Removed 'Greeting API' from pre.")
     assert current_platform().blobs.get_bytes(code_key) is None
