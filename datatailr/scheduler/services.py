@@ -48,8 +48,11 @@ SCAN_SECONDS = 0.5
 TASK_ID = 0
 #: the queue and the claim of service/app runs: the workflow run queue never takes them
 START_CLAIM = "services"
-#: the caller's variables a job's process inherits (API.md's clean base)
+#: the caller's variables a job's process inherits (API.md's clean base), with the platform's
+#: DATATAILR_* settings (DATATAILR_SECRETS_BACKEND, ...) but not another job's context
 BASE_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR")
+_CONTEXT_PREFIXES = ("DATATAILR_JOB_", "DATATAILR_BATCH_", "DATATAILR_USER",
+                     "DATATAILR_SERVICE_", "DATATAILR_FRAMEWORK", "DATATAILR_INSTANT_RUN")
 
 
 def _platform() -> Any:
@@ -517,7 +520,8 @@ def process_environment(config: Any, env_vars: dict, *, code_dir: str, context: 
     """A job process's variables: a clean base, the platform's settings, the version's
     env_vars, then the run context - never the rest of whoever started the agent."""
     env = {k: v for k, v in os.environ.items()
-           if k in BASE_VARIABLES or k.startswith("LC_")}
+           if k in BASE_VARIABLES or k.startswith("LC_")
+           or (k.startswith("DATATAILR_") and not k.startswith(_CONTEXT_PREFIXES))}
     env.setdefault("PATH", os.defpath)
     env.update({
         "DATATAILR_HOME": str(config.home), "DATATAILR_DB_URL": config.db_url,

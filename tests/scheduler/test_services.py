@@ -500,3 +500,30 @@ def test_with_storage_through_fsspec_logs_are_spooled_then_stored(home, tmp_path
     assert stored is not None and stored.decode().startswith(f"listening on {port}\n")
     assert svc.logs() == stored.decode()
     assert list((home / "agent" / "services" / "logs").iterdir()) == []
+
+
+def test_a_service_reads_its_environments_secrets_and_kv(home, tmp_path, deploy):
+    from datatailr.kv import KV
+    from datatailr.secrets import Secrets
+
+    Secrets("pre").set("db_password", "s3cr3t")
+    KV("pre").put("threshold", "7")
+    KV("dev").put("threshold", "1")
+    script = tmp_path / "reader.py"
+    script.write_text(textwrap.dedent('''
+        from datatailr.scheduler.job import Service
+
+        def main(port):
+            from datatailr.kv import KV
+            from datatailr.secrets import Secrets
+
+            return {"secret_matches": Secrets().get("db_password") == "s3cr3t",
+                    "threshold": KV().get("threshold")}
+
+        if __name__ == "__main__":
+            Service(name="Reader", entrypoint=main, environment="pre").run()
+    '''))
+    deploy(script)
+    svc = Service("Reader", environment="pre", get_existing=True)
+    wait_for(lambda: svc.runs(refresh=True)[-1]["state"] == "completed")
+    assert svc.result(svc.runs()[-1]["run_id"]) == {"secret_matches": True, "threshold": "7"}
