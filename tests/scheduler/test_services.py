@@ -20,7 +20,27 @@ from datatailr.scheduler import services as services_mod
 from datatailr.scheduler.job import App, Service, list_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = Path("/work/vendor/sdk/datatailr_demo")
+SDK_VERSION = "0.2.3"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """The hosted SDK's demo project (``datatailr_demo/`` of its wheel, downloaded now)."""
+    import zipfile
+
+    folder = tmp_path_factory.mktemp("sdk")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+         f"datatailr=={SDK_VERSION}", "-d", str(folder)],
+        capture_output=True, text=True, timeout=300)
+    wheels = sorted(folder.glob("datatailr-*.whl"))
+    if done.returncode != 0 or not wheels:
+        pytest.skip(f"cannot download the hosted SDK wheel datatailr=={SDK_VERSION}: "
+                    f"{done.stderr.strip().splitlines()[-1:]}")
+    with zipfile.ZipFile(wheels[0]) as z:
+        z.extractall(folder / "wheel", [n for n in z.namelist()
+                                        if n.startswith("datatailr_demo/")])
+    return folder / "wheel" / "datatailr_demo"
 
 
 @pytest.fixture
@@ -321,9 +341,8 @@ def test_a_dash_app_under_gunicorn_is_killed_restarted_and_stopped(home, tmp_pat
     assert [r["state"] for r in app.runs(refresh=True)] == ["stopped", "failed"]
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason="the hosted SDK's demo is not unpacked here")
-def test_the_sdk_demos_fastapi_service_runs_unchanged(home, tmp_path, deploy):
-    shutil.copytree(DEMO / "services", tmp_path / "services")
+def test_the_sdk_demos_fastapi_service_runs_unchanged(home, tmp_path, deploy, demo):
+    shutil.copytree(demo / "services", tmp_path / "services")
     script = tmp_path / "deploy_service.py"
     script.write_text(textwrap.dedent('''
         from services.fastapi_service import main
@@ -344,22 +363,18 @@ def test_the_sdk_demos_fastapi_service_runs_unchanged(home, tmp_path, deploy):
     assert "Uvicorn running on http://0.0.0.0:" in svc.logs(stderr=True)
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason="the hosted SDK's demo is not unpacked here")
-def test_the_sdk_demos_deploy_script_deploys_its_service(home, tmp_path, deploy):
-    try:
-        import importlib
-
-        importlib.import_module("datatailr.logging")
-        for name in ("App", "ExcelAddin", "Service", "Resources", "workflow"):
-            getattr(importlib.import_module("datatailr"), name)
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"the package does not export the SDK's names yet: {exc}")
-    shutil.copytree(DEMO, tmp_path / "demo")
+def test_the_sdk_demos_deploy_script_deploys_its_service(home, tmp_path, deploy, demo):
+    shutil.copytree(demo, tmp_path / "demo")
     deploy(tmp_path / "demo" / "deploy.py", "service")
-    [job] = list_jobs("dev", health=False)
-    svc = Service(job["name"], get_existing=True)
-    url = svc.wait_until_healthy(timeout=60)
-    assert get(url + "health") == "OK\n"
+    deploy(tmp_path / "demo" / "deploy.py", "app", "dash")
+    deploy(tmp_path / "demo" / "deploy.py", "excel")  # saves only, as the demo does
+    jobs = {j["job_type"]: j for j in list_jobs("dev", health=False)}
+    assert sorted(jobs) == ["app", "excel_addin", "service"]
+    svc = Service(jobs["service"]["name"], get_existing=True)
+    assert get(svc.wait_until_healthy(timeout=60) + "health") == "OK\n"
+    app = App(jobs["app"]["name"], get_existing=True)
+    assert "<title>Dash Showcase</title>" in get(app.wait_until_healthy(timeout=90))
+    assert (jobs["excel_addin"]["job_version"], jobs["excel_addin"]["state"]) == (1, None)
 
 
 def test_a_function_without_a_file_is_frozen_by_value(home, tmp_path, deploy):
@@ -434,9 +449,8 @@ def test_cli_start_stop_restart_and_ls(home, tmp_path, deploy):
                               "environment 'dev'. Jobs there: simple-service (service).\n")
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason="the hosted SDK's demo is not unpacked here")
-def test_the_sdk_demos_dashboards_run_unchanged_as_far_as_they_can(home, tmp_path, deploy):
-    shutil.copytree(DEMO / "dashboards", tmp_path / "dashboards")
+def test_the_sdk_demos_dashboards_run_unchanged_as_far_as_they_can(home, tmp_path, deploy, demo):
+    shutil.copytree(demo / "dashboards", tmp_path / "dashboards")
     script = tmp_path / "deploy_dashboards.py"
     script.write_text(textwrap.dedent('''
         from datatailr.scheduler.job import App
