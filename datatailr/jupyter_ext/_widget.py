@@ -51,6 +51,12 @@ ENVIRONMENTS = ["dev", "pre", "prod"]
 ACTIVE_STATES = frozenset({"pending", "scheduled", "running"})
 ENV_VARIABLE = "DATATAILR_JOB_ENVIRONMENT"
 VIEWS = ("graph", "timeline", "grid", "definition")
+#: The synced traits that make up the explorer's state (what `dt ui` mirrors to its page).
+STATE_TRAITS = (
+    "environments", "environment", "workflows", "workflow", "start_time", "end_time", "page",
+    "page_size", "run_count", "runs", "run_id", "run", "task_id", "task", "versions", "status",
+    "error", "live", "loaded", "state_filter", "view", "grid", "definition",
+)
 #: Whole logs sent to the front end for "Download" (larger ones: read them in the kernel).
 MAX_DOWNLOAD_CHARS = 50_000_000
 #: How many of the newest runs are searched for the reruns of the selected one.
@@ -403,7 +409,8 @@ class ExplorerWidget(anywidget.AnyWidget):
         if self.loaded.get("variable") == msg.get("variable"):
             ok = bool(msg.get("ok"))
             self.loaded = {**self.loaded, "inserted": ok, "where": str(msg.get("where") or "")}
-            self.status = (f"Loaded into {self.loaded['variable']}; the cell that loads it is below."
+            below = "already below" if self.loaded["where"].startswith("exists@") else "below"
+            self.status = (f"Loaded into {self.loaded['variable']}; the cell that loads it is {below}."
                            if ok else f"Loaded into {self.loaded['variable']}. Copy the line "
                            "below into a cell to load it again later.")
 
@@ -556,9 +563,14 @@ class ExplorerWidget(anywidget.AnyWidget):
             self.page = pages - 1
         rows = handle.runs(start_time=start, end_time=end, refresh=True, limit=self.page_size,
                            offset=self.page * self.page_size, state=states)
+        runs = [_payload.run_json(r) for r in rows]
+        changed = [(r["run_id"], r["state"]) for r in runs] != [
+            (r["run_id"], r["state"]) for r in self.runs]
         with self.hold_sync():
             self.run_count = count
-            self.runs = [_payload.run_json(r) for r in rows]
+            self.runs = runs
+            if changed and self.view == "grid":
+                self._load_grid()
 
     def _keep_or_pick_run(self) -> None:
         """After the list changed: keep the selected run if shown, else open the newest."""
