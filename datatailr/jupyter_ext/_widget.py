@@ -518,7 +518,20 @@ class ExplorerWidget(anywidget.AnyWidget):
         return f"{n} workflow{'' if n == 1 else 's'} in {self.environment}."
 
     def _load_workflows(self) -> None:
-        self.workflows = [_payload.workflow_json(w) for w in self._api.list_workflows(self.environment)]
+        from datatailr import Schedule
+
+        now = datetime.now(timezone.utc)
+        out = []
+        for w in self._api.list_workflows(self.environment):
+            item = _payload.workflow_json(w)
+            if item.get("schedule"):
+                try:
+                    schedule = Schedule.parse(item["schedule"])
+                    item["next_run"] = _payload.iso(schedule.next_after(now)) if schedule else None
+                except Exception:  # noqa: BLE001 - a schedule the agent cannot read: no next time
+                    item["next_run"] = None
+            out.append(item)
+        self.workflows = out
 
     def _show_overview(self) -> None:
         self.workflow = ""

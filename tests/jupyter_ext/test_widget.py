@@ -380,3 +380,15 @@ def test_stop_a_running_run(explorer, tmp_path):
     assert (ack["ok"], ack["stopped"], w.status) == (True, True, f"Asked run #{w.run_id} to stop.")
     assert Run(Workflow("Gated Pipeline"), w.run_id).wait(timeout=60) == "stopped"
     assert front("stop", run_id=w.run_id)["stopped"] is False
+
+
+def test_the_overview_says_when_a_scheduled_workflow_runs_next(explorer):
+    from datetime import datetime, timedelta, timezone
+
+    ew.nightly_load(save_only=True)
+    w, _ = explorer()
+    (wf,) = w.workflows
+    nxt = datetime.fromisoformat(wf["next_run"].replace("Z", "+00:00"))
+    now = datetime.now(timezone.utc)
+    assert (wf["schedule"], nxt.hour, nxt.minute) == ("0 6 * * *", 6, 0)
+    assert now < nxt <= now + timedelta(days=1)

@@ -156,6 +156,9 @@ export function createOverview(ctx) {
             ? [
                 h("div", { text: wf.schedule_description || wf.schedule }),
                 h("div", { class: "dt-schedule-cron dt-mono", text: wf.schedule }),
+                wf.next_run
+                  ? h("div", { class: "dt-schedule-next dt-faint", text: `next ${formatTime(wf.next_run)} UTC` })
+                  : null,
               ]
             : h("span", { class: "dt-faint", text: "manual" }),
         ),
