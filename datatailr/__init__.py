@@ -3,25 +3,98 @@
 ``@task`` functions composed in a ``@workflow`` run in parallel locally (``local_run=True``) or
 on the local agent (deploy), and every result and log is kept and indexed: read it back with
 ``Workflow(...).result(run_id, task_name)``, the ``dt`` CLI, or ``%dt_runs`` in a notebook.
+
+Every name the hosted SDK exports here is exported too: most work locally for real (``Blob``,
+``KV``, ``Secrets``, ``User``, ``Group``, ``ACL``, ``Image`` as a record); the hosted-only ones
+(``Budget``, ``Cost``, ``Node``, the remote-login helpers) raise ``HostedOnlyError`` when asked
+for something only the hosted platform can do. ``App``, ``Service`` and ``ExcelAddin`` are
+imported on first use.
 """
 
+from datatailr.acl import ACL, Permission
+from datatailr.blob import Blob
+from datatailr.budget import Budget, Cost
+from datatailr.build import Image
 from datatailr.core.dag import Task, task
 from datatailr.core.environment import Environment
 from datatailr.core.resources import Resources
 from datatailr.core.schedule import Schedule
+from datatailr.group import Group
+from datatailr.hosted import (
+    construct_remote_base_url,
+    get_remote_base_url,
+    get_remote_http_headers,
+    get_remote_oidc_cookie_line,
+    get_remote_oidc_cookie_pair,
+    get_remote_oidc_jwt,
+    is_remote_logged_in,
+    load_remote_client_config,
+)
+from datatailr.kv import KV
+from datatailr.node import Node
+from datatailr.scheduler import set_allow_unsafe_scheduling
 from datatailr.scheduler.batch import Workflow, workflow
+from datatailr.secrets import Secrets
+from datatailr.user import User
+from datatailr.utils import get_dt_env, is_dt_installed
 
 __version__ = "0.1.0"
 
+#: Who provides this SDK (the hosted SDK names its installation here).
+__provider__ = "local"
+
+_LAZY = {"App", "Service", "ExcelAddin"}
+
 __all__ = [
+    "ACL",
+    "KV",
+    "App",
+    "Blob",
+    "Budget",
+    "Cost",
     "Environment",
+    "ExcelAddin",
+    "Group",
+    "Image",
+    "Node",
+    "Permission",
     "Resources",
     "Schedule",
+    "Secrets",
+    "Service",
     "Task",
+    "User",
     "Workflow",
+    "__provider__",
+    "__version__",
+    "construct_remote_base_url",
+    "get_dt_env",
+    "get_remote_base_url",
+    "get_remote_http_headers",
+    "get_remote_oidc_cookie_line",
+    "get_remote_oidc_cookie_pair",
+    "get_remote_oidc_jwt",
+    "is_dt_installed",
+    "is_remote_logged_in",
+    "load_remote_client_config",
+    "set_allow_unsafe_scheduling",
     "task",
     "workflow",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from datatailr import scheduler
+
+        value = getattr(scheduler, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'datatailr' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
 
 
 def load_ipython_extension(ipython):  # %load_ext datatailr

@@ -14,6 +14,7 @@ know this package::
     ├── NotFoundError (ValueError, KeyError)   unknown workflow, version, run or task
     ├── InvalidArgumentError (ValueError)      a bad environment, schedule field, option ...
     ├── StorageError (OSError)                 the store cannot be read or written
+    │   └── StoreUnavailableError              ... for now: locked, disk full, server gone
     ├── AgentError (RuntimeError)              the local agent cannot be started or reached
     ├── ExecutorError (RuntimeError)           the executor (a Dask cluster) cannot be used
     └── RunFailedError (RuntimeError)          raised by a local run only when asked to
@@ -67,6 +68,11 @@ class StorageError(DatatailrError, OSError):
     """The metadata database or result storage cannot be used."""
 
 
+class StoreUnavailableError(StorageError):
+    """The metadata database cannot be used for now (locked past the busy timeout, disk
+    full, server gone) and stayed so for the store's retry period."""
+
+
 class AgentError(DatatailrError, RuntimeError):
     """The local agent cannot be started, stopped or reached."""
 
@@ -90,7 +96,49 @@ __all__ = [
     "NotFoundError",
     "RunFailedError",
     "StorageError",
+    "StoreUnavailableError",
     "TaskError",
     "TaskUsageError",
     "WorkflowDefinitionError",
 ]
+
+
+class HostedOnlyError(DatatailrError, NotImplementedError):
+    """Something that only the hosted Datatailr platform can do was asked of the local one.
+
+    The name exists here (so code written for the hosted SDK imports and runs); the action,
+    e.g. building a container image or listing cloud nodes, has no local meaning.
+    """
+
+
+def hosted_only(what: str, hint: str = "") -> HostedOnlyError:
+    """The one error for ``what`` (e.g. "Node.ls()"), with an optional local alternative."""
+    tail = f" {hint}" if hint else ""
+    return HostedOnlyError(
+        f"{what} needs the hosted Datatailr platform; this local platform cannot do it.{tail}"
+    )
+
+
+class SecretError(DatatailrError, ValueError):
+    """A secret cannot be stored or read (never carries the secret's value)."""
+
+
+__all__ += ["HostedOnlyError", "SecretError"]
+
+
+class CodePackageMismatchError(DatatailrError, ValueError):
+    """The code a run would load is not the code its version recorded."""
+
+
+__all__ += ["CodePackageMismatchError"]
+
+
+class ScheduleError(InvalidArgumentError):
+    """A schedule (cron string or helper fields) that cannot be used."""
+
+
+class EmptyEntrypointBundleError(DatatailrError, ValueError):
+    """A job's code bundle would contain no files (the hosted SDK's name)."""
+
+
+__all__ += ["EmptyEntrypointBundleError", "ScheduleError"]

@@ -47,8 +47,9 @@ def test_ui_layers_use_only_the_public_api():
 
 
 def test_public_names():
-    assert sorted(datatailr.__all__) == [
-        "Environment", "Resources", "Schedule", "Task", "Workflow", "task", "workflow"]
+    # The whole surface is checked against the hosted SDK in tests/test_sdk_names.py.
+    assert {"Environment", "Resources", "Schedule", "Task", "Workflow", "task",
+            "workflow"} <= set(datatailr.__all__)
     from datatailr.scheduler.batch import Workflow
 
     assert datatailr.Workflow is Workflow

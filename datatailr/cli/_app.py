@@ -14,9 +14,12 @@ import os
 import click
 
 from datatailr.cli import agent as _agent
+from datatailr.cli import blob as _blob
 from datatailr.cli import job as _job
+from datatailr.cli import kv as _kv
 from datatailr.cli import log as _log
 from datatailr.cli import result as _result
+from datatailr.cli import secret as _secret
 from datatailr.cli._options import CONTEXT_SETTINGS, DEBUG_KEY, CliError, is_debug
 
 
@@ -94,7 +97,8 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 )
 def main() -> None:
     """Operate datatailr workflows from a shell: list them, look at runs, logs and results,
-    start, rerun, stop, promote and remove them, and run the local agent.
+    start, rerun, stop, promote and remove them, and run the local agent; blobs, KV entries
+    and secrets too.
 
     Every command takes --env/-e dev|pre|prod (default: $DATATAILR_JOB_ENVIRONMENT, else dev)
     and --json for machine-readable output. The store is the one in $DATATAILR_HOME
@@ -113,4 +117,7 @@ main.add_command(_job.job)
 main.add_command(_log.log)
 main.add_command(_result.result)
 main.add_command(_agent.agent)
+main.add_command(_blob.blob)
+main.add_command(_kv.kv)
+main.add_command(_secret.secret)
 main.add_command(__import__("datatailr.cli.ui", fromlist=["ui"]).ui)

@@ -80,8 +80,9 @@ def common_options(func: F) -> F:
 
 class TimeBound(click.ParamType):
     """A point in time: ISO 8601 (`2026-04-09`, `2026-04-09T06:00`, with or without an offset;
-    without one it is local time), `now`, `today`, `yesterday`, or an age like `30m`, `6h`,
-    `2d`, `1w` (that long ago). Always handed to the API as an aware UTC datetime."""
+    without one it is UTC, as the tables show times), `now`, `today`, `yesterday` (UTC
+    midnights), or an age like `30m`, `6h`, `2d`, `1w` (that long ago). Always handed to the
+    API as an aware UTC datetime."""
 
     name = "time"
     _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|wk|weeks?)\s*$", re.I)
@@ -94,7 +95,7 @@ class TimeBound(click.ParamType):
             return _aware_utc(value)
         text = str(value).strip()
         lowered = text.lower()
-        now = datetime.now().astimezone()
+        now = datetime.now(timezone.utc)
         if lowered == "now":
             return now.astimezone(timezone.utc)
         if lowered in ("today", "yesterday"):
@@ -122,7 +123,7 @@ class TimeBound(click.ParamType):
 
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        value = value.astimezone()  # naive: the user's local time
+        return value.replace(tzinfo=timezone.utc)  # naive: UTC, as every table shows times
     return value.astimezone(timezone.utc)
 
 

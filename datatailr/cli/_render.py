@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
@@ -86,15 +86,21 @@ def emit_json_line(value: Any) -> None:
 # ---------------------------------------------------------------- formats
 
 
-def fmt_time(value: datetime | None) -> str:
-    """A moment in the reader's local time, to the second."""
+#: What every column of times says in its header: the tables show UTC, as the hosted dt does.
+UTC_HEADER = " (UTC)"
+
+
+def fmt_time(value: datetime | None, *, suffix: bool = False) -> str:
+    """A moment in UTC, to the second (``suffix``: followed by " UTC", for times shown outside
+    a column whose header already says so). A naive datetime is taken to be UTC already."""
     if value is None:
         return "-"
     if isinstance(value, str):
         return value
     if value.tzinfo is not None:
-        value = value.astimezone()
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+        value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text} UTC" if suffix else text
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -118,7 +124,7 @@ def fmt_value(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return fmt_time(value)
+        return fmt_time(value, suffix=True)
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={fmt_value(v)}" for k, v in value.items() if v is not None) or "-"
     if isinstance(value, (list, tuple, set, frozenset)):

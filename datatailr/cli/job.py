@@ -24,6 +24,7 @@ from datatailr.cli._options import (
     common_options,
 )
 from datatailr.cli._render import (
+    UTC_HEADER,
     Column,
     Printer,
     emit_json,
@@ -41,7 +42,7 @@ RUN_COLUMNS = [
     Column("state"),
     Column("version", "right"),
     Column("trigger"),
-    Column("started", no_wrap=True),
+    Column("started" + UTC_HEADER, no_wrap=True),
     Column("duration", "right"),
     Column("rerun of", "right"),
 ]
@@ -87,6 +88,115 @@ def job() -> None:
 
 
 # ---------------------------------------------------------------- ls
+
+#: Fields of `dt job ls -f/-s`, as the hosted dt names them (name is the slug, as its job
+#: names are; display_name the name shown), and ours (tasks, schedule, last_run).
+JOB_FIELDS = {
+    "name": "text",
+    "display_name": "text",
+    "type": "text",
+    "state": "text",
+    "environment": "text",
+    "run_as": "text",
+    "version": "numeric",
+    "tasks": "numeric",
+    "schedule": "text",
+    "last_run": "numeric",
+    "create_time": "numeric",
+    "cpu": "numeric",
+    "memory": "numeric",
+}
+#: Fields read from each workflow's versions, only when a filter or sort names them.
+_DEFINITION_FIELDS = ("create_time", "cpu", "memory")
+#: The hosted dt's names of the job types.
+HOSTED_TYPES = {"workflow": "batch", "excel_addin": "excel"}
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).timestamp()
+    return None
+
+
+def job_record(wf: Mapping[str, Any], run_as: str) -> dict[str, Any]:
+    """One `dt job ls` row as the filter language sees it."""
+    last = wf.get("last_run") or {}
+    kind = str(wf.get("job_type") or "workflow")
+    return {
+        "name": wf.get("slug"),
+        "display_name": wf.get("name"),
+        "type": HOSTED_TYPES.get(kind, kind),
+        "state": wf.get("state"),
+        "environment": wf.get("environment"),
+        "run_as": run_as,
+        "version": wf.get("job_version"),
+        "tasks": wf.get("task_count"),
+        "schedule": wf.get("schedule"),
+        "last_run": _timestamp(last.get("start_time") or last.get("created_at")),
+    }
+
+
+def _definition_fields(wf: Mapping[str, Any]) -> dict[str, Any]:
+    """create_time (its first version's), cpu and memory (bytes) of the latest version."""
+    from datatailr import Resources
+
+    handle = _api.open_workflow(str(wf.get("slug")), str(wf.get("environment")))
+    versions = handle.versions()
+    resources = (handle.definition().get("options") or {}).get("resources") or {}
+    cpu: float | None = None
+    memory: int | None = None
+    try:
+        asked = Resources(**resources)
+        cpu, memory = asked.cpu, asked.memory_bytes()
+    except (TypeError, ValueError):  # a definition without resources: nothing to compare
+        pass
+    return {
+        "create_time": _timestamp(versions[0].get("created_at")) if versions else None,
+        "cpu": cpu,
+        "memory": memory,
+    }
+
+
+def _is_expression(text: str) -> bool:
+    """A hosted filter expression has spaces between field, operator and value; our older
+    forms (TEXT, name=PATTERN, state=S) have none."""
+    return len(text.split()) > 1
+
+
+def select_jobs(
+    workflows: Sequence[Mapping[str, Any]],
+    filters: Sequence[str],
+    states: Sequence[str],
+    sort: str | None,
+    limit: int | None,
+    offset: int,
+) -> list[Mapping[str, Any]]:
+    """Filter (all filters must match), sort, page: the hosted `-f/-s/-b/-o` and our forms."""
+    from datatailr import User
+    from datatailr.core.query import compile_filter, parse_sort, sort_records
+
+    expressions = [f for f in filters if _is_expression(f)]
+    keep = _filter_predicate([f for f in filters if not _is_expression(f)], states)
+    checks = [compile_filter(text, JOB_FIELDS) for text in expressions]
+    parse_sort(sort, JOB_FIELDS)  # a bad sort is an error even when nothing is listed
+    run_as = User.signed_user().name
+    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = [
+        (job_record(wf, run_as), wf) for wf in workflows
+    ]
+    asked = " ".join([*expressions, sort or ""])
+    if any(field in asked for field in _DEFINITION_FIELDS):
+        pairs = [({**record, **_definition_fields(wf)}, wf) for record, wf in pairs]
+    chosen = [(r, wf) for r, wf in pairs if keep(wf) and all(check(r) for check in checks)]
+    if sort:
+        by_id = {id(r): wf for r, wf in chosen}
+        ordered = sort_records([r for r, _ in chosen], sort, JOB_FIELDS)
+        chosen = [(r, by_id[id(r)]) for r in ordered]
+    out = [wf for _, wf in chosen][offset:]
+    return out if limit is None else out[:limit]
+
+
 
 
 def _filter_predicate(filters: Sequence[str], states: Sequence[str]):
@@ -141,11 +251,15 @@ def _filter_predicate(filters: Sequence[str], states: Sequence[str]):
 )
 @click.option(
     "--filter",
+    "-f",
     "filters",
     multiple=True,
-    metavar="TEXT",
-    help="Keep workflows whose name contains TEXT (wildcards * ?), or name=PATTERN, or "
-    "state=STATE[,STATE] (state of the last run; `none`: never ran). Repeat to combine.",
+    metavar="EXPR",
+    help="The hosted dt's filter, e.g. \"type = batch and name starts_with daily\" (fields: "
+    + ", ".join(sorted(JOB_FIELDS))
+    + "; operators = != < <= > >= starts_with ends_with contains is_null is_not_null; "
+    "and/or/not, ( ), [a, b]). Also, without spaces: TEXT (name contains TEXT; * ? "
+    "wildcards), name=PATTERN, state=STATE[,STATE] (`none`: never ran). Repeat to combine.",
 )
 @click.option(
     "--state",
@@ -154,8 +268,44 @@ def _filter_predicate(filters: Sequence[str], states: Sequence[str]):
     type=click.Choice(STATES + ("none",), case_sensitive=False),
     help="Keep workflows whose last run is in this state (repeatable).",
 )
+@click.option(
+    "--sort",
+    "-s",
+    "sort",
+    default=None,
+    metavar="FIELDS",
+    help="Sort by these fields, space-separated, `-` for descending: \"-version +name\" "
+    "(default: by name).",
+)
+@click.option(
+    "--batch-size",
+    "-b",
+    "batch_size",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Show at most this many (after filtering and sorting).",
+)
+@click.option(
+    "--offset",
+    "-o",
+    "offset",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Skip this many first (with --batch-size: pages).",
+)
+@click.option("--pretty", is_flag=True, help="With --json: indented JSON (it always is).")
 @common_options
-def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_json: bool) -> None:
+def ls_command(
+    filters: tuple[str, ...],
+    states: tuple[str, ...],
+    sort: str | None,
+    batch_size: int | None,
+    offset: int,
+    pretty: bool,
+    env: str,
+    as_json: bool,
+) -> None:
     """List every workflow of the environment: current version, schedule, state and time of
     the last run, and the last 10 runs as a strip (oldest left; C completed, F failed, R running...).
 
@@ -163,11 +313,14 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
     Examples:
       dt job ls
       dt job ls -e prod --json
+      dt job ls -f "type = batch and name starts_with daily" -s "-version"
+      dt job ls -f "state = [failed, stopped]" -b 10 -o 10
       dt job ls --filter sales --state failed
       dt job ls --filter 'name=daily*' --filter state=failed,stopped
     """
-    keep = _filter_predicate(filters, states)
-    workflows = [wf for wf in _api.batch().list_workflows(environment=env) if keep(wf)]
+    workflows = select_jobs(
+        _api.batch().list_workflows(environment=env), filters, states, sort, batch_size, offset
+    )
     if as_json:
         emit_json(workflows)
         return
@@ -192,7 +345,7 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
                 history_strip(wf.get("recent_runs") or []),
             ]
         )
-    filtered = " matching the filter" if (filters or states) else ""
+    filtered = " matching the filter" if (filters or states or offset) else ""
     out.table(
         [
             Column("name", no_wrap=True),
@@ -200,7 +353,7 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
             Column("tasks", "right", no_wrap=True),
             Column("schedule", no_wrap=not wide),
             Column("state", no_wrap=True),
-            Column("last run"),
+            Column("last run" + UTC_HEADER),
             Column("history (last 10)"),
         ],
         rows,
@@ -238,9 +391,31 @@ def ls_command(filters: tuple[str, ...], states: tuple[str, ...], env: str, as_j
     help="How many recent runs to show.",
 )
 @click.option("--source", is_flag=True, help="Print only the workflow's source code.")
+@click.option(
+    "--children",
+    "-c",
+    "children",
+    is_flag=True,
+    help="Show only the workflow's child jobs (its tasks), as the hosted dt does.",
+)
+@click.option(
+    "--build-log",
+    "-b",
+    "build_log",
+    type=click.Choice(["stdout", "stderr"]),
+    default=None,
+    help="Print the version's build log (the hosted dt's image build).",
+)
 @common_options
 def get_command(
-    name: str, version: int | str | None, run_limit: int, source: bool, env: str, as_json: bool
+    name: str,
+    version: int | str | None,
+    run_limit: int,
+    source: bool,
+    children: bool,
+    build_log: str | None,
+    env: str,
+    as_json: bool,
 ) -> None:
     """Show a workflow: its definition (tasks, dependencies, resources, schedule), its
     versions and its recent runs. NAME is the display name or the slug.
@@ -249,11 +424,30 @@ def get_command(
     Examples:
       dt job get daily_sales_report
       dt job get "Complex Pipeline" --version 2 -e prod
+      dt job get complex-pipeline -c
       dt job get complex-pipeline --source
       dt job get complex-pipeline --json
     """
     wf = _api.open_workflow(name, env)
     definition = dict(wf.definition(version=_api.resolve_version(wf, version)))
+    if build_log:
+        log = (definition.get("build_log") or {}).get(build_log)
+        if log is None:
+            raise CliError(
+                f"Version {definition.get('job_version')} of {_api.display_name(wf)!r} has no "
+                "build log: no container image is built for a version here. A run prepares its "
+                "Python environment when it starts, and a failure to do so is the run's error "
+                f"(`dt job runs {_api.slug_of(wf)} -e {env}`)."
+            )
+        click.echo(log, nl=not str(log).endswith("\n"))
+        return
+    if children:
+        tasks = list(definition.get("tasks") or [])
+        if as_json:
+            emit_json(tasks)
+            return
+        _tasks_table(Printer(), tasks, title=None)
+        return
     if source and not as_json:
         click.echo(
             definition.get("source") or "", nl=not str(definition.get("source", "")).endswith("\n")
@@ -268,7 +462,6 @@ def get_command(
     out = Printer()
     latest = versions[-1]["job_version"] if versions else definition.get("job_version")
     tasks = list(definition.get("tasks") or [])
-    names = {t.get("id"): t.get("name") for t in tasks}
     out.heading(
         f"{definition.get('name')}  ({definition.get('slug')}, {definition.get('environment', env)})"
     )
@@ -276,7 +469,8 @@ def get_command(
         [
             (
                 "version",
-                f"{definition.get('job_version')} of {latest}, created {fmt_time(definition.get('created_at'))}",
+                f"{definition.get('job_version')} of {latest}, created "
+                f"{fmt_time(definition.get('created_at'), suffix=True)}",
             ),
             (
                 "schedule",
@@ -288,6 +482,18 @@ def get_command(
         ]
     )
     out.blank()
+    _tasks_table(out, tasks, title="Tasks")
+    out.blank()
+    _versions_table(out, versions, title="Versions")
+    if run_limit:
+        out.blank()
+        out.table(
+            RUN_COLUMNS, [run_row(r) for r in recent], title="Recent runs", empty="No runs yet."
+        )
+
+
+def _tasks_table(out: Printer, tasks: list[dict], title: str | None) -> None:
+    names = {t.get("id"): t.get("name") for t in tasks}
     show_constants = any(t.get("constants") for t in tasks)
     columns = [Column("id", "right"), Column("name"), Column("function"), Column("depends on")]
     if show_constants:
@@ -304,26 +510,54 @@ def get_command(
             row.append(fmt_value(t.get("constants")))
         row += [fmt_value(t.get("resources")), t.get("retries") or 0, fmt_value(t.get("timeout"))]
         rows.append(row)
-    out.table(columns, rows, title="Tasks", empty="No tasks.")
-    out.blank()
-    _versions_table(out, versions, title="Versions")
-    if run_limit:
-        out.blank()
-        out.table(
-            RUN_COLUMNS, [run_row(r) for r in recent], title="Recent runs", empty="No runs yet."
-        )
+    out.table(columns, rows, title=title, empty="No tasks.")
 
 
 # ---------------------------------------------------------------- runs
 
 
-@job.command("runs", short_help="List the runs of a workflow.", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+#: Fields of `dt job runs -f/-s`, as the hosted dt names them (times: POSIX seconds).
+RUN_FIELDS = {
+    "name": "text",
+    "display_name": "text",
+    "state": "text",
+    "type": "text",
+    "environment": "text",
+    "run_id": "numeric",
+    "version": "numeric",
+    "trigger": "text",
+    "submit_time": "numeric",
+    "start_time": "numeric",
+    "scheduled_time": "numeric",
+    "end_time": "numeric",
+}
+
+
+def run_record(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": run.get("slug"),
+        "display_name": run.get("workflow"),
+        "state": run.get("state"),
+        "type": "batch",
+        "environment": run.get("environment"),
+        "run_id": run.get("run_id"),
+        "version": run.get("job_version"),
+        "trigger": run.get("trigger"),
+        "submit_time": _timestamp(run.get("created_at")),
+        "start_time": _timestamp(run.get("start_time")),
+        "scheduled_time": _timestamp(run.get("scheduled_time")),
+        "end_time": _timestamp(run.get("end_time")),
+    }
+
+
+@job.command("runs", short_help="List runs: of a workflow, or all.", context_settings=CONTEXT_SETTINGS)
+@click.argument("name", required=False)
 @click.option(
     "--since",
     type=TimeBound(),
     default=None,
-    help="Runs that started at or after this time (2026-04-09, 2026-04-09T06:00, today, 6h, 2d).",
+    help="Runs that started at or after this time (2026-04-09, 2026-04-09T06:00 UTC, today, "
+    "6h, 2d).",
 )
 @click.option(
     "--until",
@@ -338,6 +572,24 @@ def get_command(
     help="Only runs in this state.",
 )
 @click.option(
+    "--filter",
+    "-f",
+    "filters",
+    multiple=True,
+    metavar="EXPR",
+    help="The hosted dt's filter, e.g. \"state = failed and name starts_with daily\" (fields: "
+    + ", ".join(sorted(RUN_FIELDS))
+    + "). Repeat to combine.",
+)
+@click.option(
+    "--sort",
+    "-s",
+    "sort",
+    default=None,
+    metavar="FIELDS",
+    help="Sort by these fields, `-` for descending (default: newest first).",
+)
+@click.option(
     "--limit",
     "-n",
     type=click.IntRange(min=0),
@@ -347,45 +599,69 @@ def get_command(
 )
 @common_options
 def runs_command(
-    name: str,
+    name: str | None,
     since: datetime | None,
     until: datetime | None,
     state: str | None,
+    filters: tuple[str, ...],
+    sort: str | None,
     limit: int,
     env: str,
     as_json: bool,
 ) -> None:
-    """List the runs of a workflow, newest first.
+    """List the runs of a workflow, or of every workflow of the environment without NAME,
+    newest first.
 
     \b
     Examples:
       dt job runs daily_sales_report
+      dt job runs -f "state = failed"
+      dt job runs -f "name = daily-sales-report and state = failed" -s "-start_time"
       dt job runs daily_sales_report --since 2026-04-01 --until 2026-04-09T18:00
       dt job runs daily_sales_report --since 1d --state failed --limit 5 --json
     """
-    wf = _api.open_workflow(name, env)
-    runs = wf.runs(
-        start_time=since,
-        end_time=until,
-        refresh=True,
-        limit=limit or None,
-        state=state.lower() if state else None,
+    from datatailr.core.query import compile_filter, parse_sort, sort_records
+
+    checks = [compile_filter(text, RUN_FIELDS) for text in filters]
+    parse_sort(sort, RUN_FIELDS)
+    whole = bool(checks or sort)  # filtering or sorting by more than the store does: read all
+    wanted = state.lower() if state else None
+    handles = (
+        [_api.open_workflow(name, env)]
+        if name
+        else [_api.open_workflow(w["slug"], env) for w in _api.batch().list_workflows(env)]
     )
+    runs: list[Mapping[str, Any]] = []
+    for wf in handles:
+        runs.extend(
+            wf.runs(start_time=since, end_time=until, refresh=True,
+                    limit=None if whole or not limit else limit, state=wanted)
+        )
+    runs.sort(key=lambda r: -int(r["run_id"]))
+    if checks:
+        runs = [r for r in runs if all(check(run_record(r)) for check in checks)]
+    if sort:
+        by_id = {int(r["run_id"]): r for r in runs}
+        ordered = sort_records([run_record(r) for r in runs], sort, RUN_FIELDS)
+        runs = [by_id[int(r["run_id"])] for r in ordered]
+    total = len(runs)
+    if limit:
+        runs = runs[:limit]
     if as_json:
         emit_json(runs)
         return
     out = Printer()
-    out.table(
-        RUN_COLUMNS,
-        [run_row(r) for r in runs],
-        empty=f"No runs of {_api.display_name(wf)!r} in {env} match.",
-    )
+    columns = RUN_COLUMNS if name else [Column("workflow", no_wrap=True), *RUN_COLUMNS]
+    rows = [run_row(r) if name else [r.get("workflow"), *run_row(r)] for r in runs]
+    what = f"of {_api.display_name(handles[0])!r} " if name else ""
+    out.table(columns, rows, empty=f"No runs {what}in {env} match.")
     if limit and len(runs) == limit:
-        total = wf.count_runs(
-            start_time=since, end_time=until, state=state.lower() if state else None
-        )
+        if not whole:
+            total = sum(wf.count_runs(start_time=since, end_time=until, state=wanted)
+                        for wf in handles)
         if total > limit:
-            note(f"Showing the newest {limit} of {total} runs (--limit N for more, 0 for all).")
+            which = "first" if sort else "newest"
+            note(f"Showing the {which} {limit} of {total} runs (--limit N for more, 0 for all).")
 
 
 # ---------------------------------------------------------------- run / rerun / stop
@@ -500,9 +776,17 @@ def rerun_command(
     _report_started(run, verb, wait, timeout, as_json)
 
 
-@job.command("stop", short_help="Stop a running run.", context_settings=CONTEXT_SETTINGS)
-@click.argument("run_id", type=int)
-@click.option("--wait", "-w", is_flag=True, help="Wait until the run has stopped.")
+#: The states of a run that `dt job stop NAME` stops.
+ACTIVE_STATES = ["pending", "running"]
+
+
+@job.command(
+    "stop",
+    short_help="Stop a run by its id, or the running runs of a workflow.",
+    context_settings=CONTEXT_SETTINGS,
+)
+@click.argument("run_id", metavar="RUN_ID|NAME")
+@click.option("--wait", "-w", is_flag=True, help="Wait until the runs have stopped.")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
@@ -512,28 +796,47 @@ def rerun_command(
     help="With --wait: give up waiting after this long.",
 )
 @common_options
-def stop_command(run_id: int, wait: bool, timeout: float, env: str, as_json: bool) -> None:
+def stop_command(
+    run_id: int | str, wait: bool, timeout: float, env: str, as_json: bool
+) -> None:
     """Stop a run: a pending run at once; a running one's tasks are ended by the process that
-    runs it, and tasks not yet started will not start.
+    runs it, and tasks not yet started will not start. Given a workflow's NAME instead of a run
+    id, stop every pending or running run of it, as the hosted `dt job stop NAME` does.
 
     \b
     Examples:
       dt job stop 42
+      dt job stop daily_sales_report
       dt job stop 42 -e prod --wait --json
     """
-    wf = _api.workflow_for_run(run_id, env)
-    if not wf.stop(run_id):
-        state = wf.run_details(run_id).get("state")
-        raise CliError(f"Run {run_id} of {_api.display_name(wf)!r} is not running: it is {state}.")
+    if isinstance(run_id, int) or str(run_id).isdigit():
+        wf = _api.workflow_for_run(int(run_id), env)
+        run_ids = [int(run_id)]
+        if not wf.stop(run_ids[0]):
+            state = wf.run_details(run_ids[0]).get("state")
+            raise CliError(
+                f"Run {run_id} of {_api.display_name(wf)!r} is not running: it is {state}."
+            )
+    else:
+        wf = _api.open_workflow(str(run_id), env)
+        active = wf.runs(refresh=True, state=ACTIVE_STATES)
+        run_ids = [int(r["run_id"]) for r in active if wf.stop(int(r["run_id"]))]
+        if not run_ids:
+            raise CliError(
+                f"{_api.display_name(wf)!r} has no pending or running runs in {env}: nothing "
+                f"to stop (`dt job runs {_api.slug_of(wf)} -e {env}` lists its runs)."
+            )
     if wait:
-        _api.batch().Run(wf, run_id).wait(timeout=timeout)
-    details = without_tasks(wf.run_details(run_id))
+        for one in run_ids:
+            _api.batch().Run(wf, one).wait(timeout=timeout)
+    details = [without_tasks(wf.run_details(one)) for one in run_ids]
     if as_json:
-        emit_json(details)
+        emit_json(details[0] if isinstance(run_id, int) or str(run_id).isdigit() else details)
         return
-    asked = "Stopped" if details.get("state") in FINISHED_STATES else "Asked to stop"
-    note(f"{asked} run {run_id} of {_api.display_name(wf)!r} in {_api.env_of(wf)}.")
-    Printer().table(RUN_COLUMNS, [run_row(details)])
+    for one, d in zip(run_ids, details):
+        asked = "Stopped" if d.get("state") in FINISHED_STATES else "Asked to stop"
+        note(f"{asked} run {one} of {_api.display_name(wf)!r} in {_api.env_of(wf)}.")
+    Printer().table(RUN_COLUMNS, [run_row(d) for d in details])
 
 
 # ---------------------------------------------------------------- versions / promote / rm
@@ -564,7 +867,7 @@ def _versions_table(out: Printer, versions: list[dict], title: str | None = None
     out.table(
         [
             Column("version", "right"),
-            Column("created", no_wrap=True),
+            Column("created" + UTC_HEADER, no_wrap=True),
             Column("tasks", "right"),
             Column("schedule"),
         ],
@@ -580,45 +883,64 @@ def _versions_table(out: Printer, versions: list[dict], title: str | None = None
 
 @job.command(
     "promote",
-    short_help="Copy a version of a workflow to another environment.",
+    short_help="Promote a version to the next environment (dev -> pre -> prod).",
     context_settings=CONTEXT_SETTINGS,
 )
 @click.argument("name")
-@click.argument("version", type=VersionType())
+@click.argument("version", type=VersionType(), required=False)
 @click.argument(
-    "to_environment", metavar="ENV", type=click.Choice(ENVIRONMENTS, case_sensitive=False)
+    "from_environment",
+    metavar="[ENV]",
+    required=False,
+    type=click.Choice(ENVIRONMENTS, case_sensitive=False),
+)
+@click.option(
+    "--to",
+    "to_environment",
+    type=click.Choice(ENVIRONMENTS, case_sensitive=False),
+    default=None,
+    help="The environment to promote to (default: the one after ENV: dev -> pre -> prod).",
 )
 @common_options
 def promote_command(
-    name: str, version: int | str | None, to_environment: str, env: str, as_json: bool
+    name: str,
+    version: int | str | None,
+    from_environment: str | None,
+    to_environment: str | None,
+    env: str,
+    as_json: bool,
 ) -> None:
-    """Copy VERSION of a workflow (from --env, default dev) to ENV as a new version there.
-    VERSION is a number or `latest`.
+    """Promote VERSION (a number or `latest`, the default) of a workflow from ENV (default:
+    --env, else dev) to the next environment, as the hosted dt does: dev -> pre -> prod; --to
+    names the target. It becomes the target's next version.
 
     \b
     Examples:
-      dt job promote daily_sales_report 3 pre
-      dt job promote daily_sales_report latest prod -e pre
+      dt job promote daily_sales_report 3 dev
+      dt job promote daily_sales_report latest pre
+      dt job promote daily_sales_report 3 dev --to prod
     """
-    to_environment = to_environment.lower()
-    wf = _api.open_workflow(name, env)
-    version = _api.resolve_version(wf, version)
-    new_version = wf.promote(to_environment, version)
+    source = (from_environment or env).lower()
+    wf = _api.open_workflow(name, source)
+    version = _api.resolve_version(wf, version if version is not None else "latest")
+    new_version = wf.promote(source, version, to=to_environment.lower() if to_environment else None)
+    order = list(ENVIRONMENTS)
+    target = to_environment.lower() if to_environment else order[order.index(source) + 1]
     if as_json:
         emit_json(
             {
                 "name": _api.display_name(wf),
                 "slug": getattr(wf, "slug", None),
-                "environment": env,
+                "environment": source,
                 "job_version": version,
-                "to_environment": to_environment,
+                "to_environment": target,
                 "new_job_version": new_version,
             }
         )
         return
     click.echo(
-        f"Promoted {_api.display_name(wf)!r} version {version} from {env} to "
-        f"{to_environment}: version {new_version} there."
+        f"Promoted {_api.display_name(wf)!r} version {version} from {source} to "
+        f"{target}: version {new_version} there."
     )
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from datatailr.core.durations import parse_duration
 from datatailr.core.resources import Resources
 from datatailr.errors import (
     CyclicDependencyError,
@@ -82,20 +83,19 @@ def task(
     cpu: float | None = None,
     vram: str | None = None,
     retries: int = 0,
-    retry_delay: float = 0.0,
-    timeout: float | None = None,
+    retry_delay: float | str = 0.0,
+    timeout: float | str | None = None,
 ) -> Any:
     """Make a function a task: ``@task``, ``@task()`` or ``@task(memory="1g", retries=2)``."""
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise InvalidArgumentError(f"@task(retries={retries!r}): give a whole number >= 0.")
-    if retry_delay is None or float(retry_delay) < 0:
-        raise InvalidArgumentError(f"@task(retry_delay={retry_delay!r}): give seconds >= 0.")
-    if timeout is not None and float(timeout) <= 0:
-        raise InvalidArgumentError(f"@task(timeout={timeout!r}): give seconds > 0, or None.")
+    # Durations as everywhere else: seconds, a timedelta, or "90s", "5m", "2h".
+    delay = 0.0 if retry_delay in (0, 0.0) else parse_duration(retry_delay, "@task(retry_delay)")
+    limit = parse_duration(timeout, "@task(timeout)")
     if memory is not None or cpu is not None:
-        Resources(memory=memory or "128m", cpu=cpu or 0.25, vram=vram)  # validates early
-    options = TaskOptions(memory, cpu, vram, retries, float(retry_delay),
-                          None if timeout is None else float(timeout))
+        Resources(memory=memory if memory is not None else "128m",
+                  cpu=cpu if cpu is not None else 0.25, vram=vram)  # validates early
+    options = TaskOptions(memory, cpu, vram, retries, float(delay or 0.0), limit)
     if function is not None:
         if isinstance(function, str | int | float):
             raise InvalidArgumentError(

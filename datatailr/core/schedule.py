@@ -1,5 +1,8 @@
 """When a deployed workflow runs: a 5-field cron string in an IANA timezone.
 
+The hosted SDK's 6-field strings (a leading seconds field, always 0: ``"0 0 6 * * *"``) are
+read too, and ``get_cron_string()`` writes that form; ``str()`` stays the 5 fields.
+
 Owns ``Schedule``: compiling the helper fields (``at_hours=[6]``, ``weekdays="Mon"`` ...) into a
 cron string locally, validating both, describing them in words, (de)serialising them, and the
 two time computations the agent needs (``next_after`` and ``latest_due``).
@@ -25,7 +28,7 @@ import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from datatailr.errors import InvalidArgumentError
+from datatailr.errors import ScheduleError as InvalidArgumentError
 
 __all__ = ["Schedule"]
 
@@ -79,11 +82,13 @@ _MONTH_HELP = (
 class Schedule:
     """A cron schedule in a timezone: ``Schedule("0 6 * * 1-5")`` or ``Schedule(at_hours=[6])``.
 
-    Give either ``cron_expression`` (5 fields: minute hour day-of-month month day-of-week) or
+    Give either ``cron_expression`` (5 fields: minute hour day-of-month month day-of-week, or
+    the hosted SDK's 6 with a leading seconds field of 0) or
     helper fields, which are compiled here into one:
 
     - ``at_minutes`` (0-59), ``at_hours`` (0-23), ``day_of_month`` (1-31): an int or a list;
-    - ``every_minute``, ``every_hour``, ``every_month``: a step (``every_minute=5`` is ``*/5``);
+    - ``every_minute``, ``every_hour``, ``every_month``: a step (``every_minute=5`` is ``*/5``;
+      the hosted SDK's one-item list ``every_minute=[5]`` is the same);
     - ``weekdays``, ``in_month``: names, 3+ letter case-insensitive prefixes (``"Mon"``,
       ``"monday"``) or numbers (cron's: 0 and 7 are Sunday; months 1-12), one or a list.
 
@@ -100,13 +105,13 @@ class Schedule:
         self,
         cron_expression: str = "",
         at_minutes: int | Iterable[int] | None = None,
-        every_minute: int | None = None,
+        every_minute: int | list[int] | None = None,
         at_hours: int | Iterable[int] | None = None,
-        every_hour: int | None = None,
+        every_hour: int | list[int] | None = None,
         weekdays: str | int | Iterable[str | int] | None = None,
         day_of_month: int | Iterable[int] | None = None,
         in_month: str | int | Iterable[str | int] | None = None,
-        every_month: int | None = None,
+        every_month: int | list[int] | None = None,
         timezone: str | _dt.tzinfo | None = None,
     ) -> None:
         helpers = {
@@ -160,6 +165,11 @@ class Schedule:
 
     def __str__(self) -> str:
         return self._cron
+
+    def get_cron_string(self) -> str:
+        """The hosted SDK's 6-field form: a seconds field of 0, then the 5 fields
+        (``Schedule(at_hours=[6]).get_cron_string() == "0 0 6 * * *"``)."""
+        return f"0 {self._cron}"
 
     def __repr__(self) -> str:
         if self._timezone == UTC:
@@ -288,10 +298,22 @@ def _check_cron(expression: str) -> str:
     text = " ".join(expression.split())
     text = _ALIASES.get(text.lower(), text)
     fields = text.split(" ")
+    if len(fields) == 6:
+        # The hosted SDK's form: a seconds field first ("0 0 6 * * *"). Runs start on whole
+        # minutes here, so the seconds must be 0.
+        if fields[0] not in ("0", "00"):
+            raise InvalidArgumentError(
+                f"Schedule(cron_expression={expression!r}) has a seconds field of "
+                f"{fields[0]!r}: schedules fire on whole minutes, so a 6-field cron string "
+                f"starts with 0 (e.g. '0 0 6 * * *'), or give the 5 fields: {_EXAMPLE}."
+            )
+        fields = fields[1:]
+        text = " ".join(fields)
     if len(fields) != 5:
         raise InvalidArgumentError(
             f"Schedule(cron_expression={expression!r}) has {len(fields)} field"
-            f"{'' if len(fields) == 1 else 's'}; a cron string has 5 ({_FIELDS}): {_EXAMPLE}."
+            f"{'' if len(fields) == 1 else 's'}; a cron string has 5 ({_FIELDS}), or 6 with "
+            f"a leading seconds field of 0 as the hosted SDK prints them: {_EXAMPLE}."
         )
     from croniter import croniter  # type: ignore[import-untyped]
 
@@ -423,9 +445,12 @@ def _name_to_number(
 
 
 def _step(name: str, value: Any, high: int, what: str) -> str:
+    given = value
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]  # the hosted SDK's form: every_minute=[24]
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
         raise InvalidArgumentError(
-            f"Schedule({name}={value!r}) is not a step of 1-{high} {what}: "
+            f"Schedule({name}={given!r}) is not a step of 1-{high} {what}: "
             f"write e.g. {name}=2 for every second one."
         )
     return "*" if value == 1 else f"*/{value}"

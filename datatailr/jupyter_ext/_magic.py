@@ -68,6 +68,10 @@ def parse_line(line: str) -> Command:
             env = Environment.parse(env).value
         except ValueError as exc:
             raise MagicUsageError(str(exc)) from None
+    if len(rest) >= 2 and rest[0] == "load" and not rest[1].isdigit() and len(rest) == 3:
+        # "load abc fetch_data": a load with a run id that is not one, not a workflow's name
+        raise MagicUsageError(f"load takes a run id (a whole number), not {rest[1]!r}. "
+                              f"Usage: {USAGE}")
     if len(rest) >= 2 and rest[0] == "load" and rest[1].isdigit():
         if len(rest) < 3:
             raise MagicUsageError(f"Which task of run {rest[1]}? Usage: {USAGE}")

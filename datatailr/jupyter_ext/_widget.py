@@ -467,7 +467,7 @@ class ExplorerWidget(anywidget.AnyWidget):
         if self.run_id is None or self.task_id is None:
             raise ValueError("Select a task first.")
         text = self._handle().logs(self.run_id, task_id=self.task_id, stderr=stream == "stderr",
-                                   lines=None)
+                                   lines=_payload.ALL_LINES)
         return stream, text or ""
 
     def _on_log_search(self, msg: dict) -> dict:
@@ -671,19 +671,22 @@ class ExplorerWidget(anywidget.AnyWidget):
         assert self.run_id is not None
         handle = self._handle()
         # The whole log, once: its true line count, then the tail that is shown.
-        out_all = handle.logs(self.run_id, task_id=task["id"], lines=None) or ""
-        err_all = handle.logs(self.run_id, task_id=task["id"], stderr=True, lines=None) or ""
+        out_all = handle.logs(self.run_id, task_id=task["id"], lines=_payload.ALL_LINES) or ""
+        err_all = handle.logs(self.run_id, task_id=task["id"], stderr=True,
+                              lines=_payload.ALL_LINES) or ""
         out_text, out_cut = _payload.log_tail(out_all)
         err_text, err_cut = _payload.log_tail(err_all)
         env = self.environment
+        out_n, err_n = _payload.count_lines(out_all), _payload.count_lines(err_all)
         view = {
             **task, "run_id": self.run_id, "task_id": task["id"], "task_name": task["name"],
             "stdout": out_text, "stderr": err_text, "stdout_truncated": out_cut,
             "stderr_truncated": err_cut, "log_lines": _payload.LOG_LINES, "result": None,
-            "stdout_lines": _payload.count_lines(out_all),
-            "stderr_lines": _payload.count_lines(err_all),
-            "stdout_code": _payload.logs_code(handle.name, env, self.run_id, task["name"]),
-            "stderr_code": _payload.logs_code(handle.name, env, self.run_id, task["name"], True),
+            "stdout_lines": out_n, "stderr_lines": err_n,
+            "stdout_code": _payload.logs_code(handle.name, env, self.run_id, task["name"],
+                                              lines=out_n),
+            "stderr_code": _payload.logs_code(handle.name, env, self.run_id, task["name"], True,
+                                              lines=err_n),
         }
         if keep_result and self.task.get("result") is not None and self.task.get("state") == task["state"]:
             view["result"] = self.task["result"]

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from datatailr.core import dag as dag_mod
+from datatailr.core import validate
 from datatailr.core.durations import parse_duration
 from datatailr.core.environment import Environment, resolve_environment
 from datatailr.core.names import display_name_from_function, slugify
@@ -22,7 +23,7 @@ from datatailr.core.resources import Resources
 from datatailr.core.schedule import Schedule
 from datatailr.core.states import ALL_STATES as STATES
 from datatailr.core.states import FINISHED_STATES
-from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError
+from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError, StorageError
 
 __all__ = ["FINISHED_STATES", "STATES", "Run", "Workflow", "WorkflowFunction", "list_workflows",
            "workflow"]
@@ -66,21 +67,40 @@ def _run_dict(row: dict, workflow: dict) -> dict:
 
 
 def _reconcile(rows: list[dict]) -> None:
-    """A run shown as running whose process on this machine is gone is ``unknown``: nothing
-    stays running after its process ends, whether or not an agent is there to notice."""
+    """A run shown as running that nobody executes any more is ``unknown``: its process on
+    this machine is gone (or is this process, which no longer runs it), or its heartbeat is
+    stale (its machine, wherever it is, stopped recording it). Nothing stays running after its
+    process ends, whether or not an agent is there to notice. The row is fixed in the store
+    when that is possible at once; the read never waits for it."""
+    import os
     import socket
 
     from datatailr.scheduler.agent import pid_alive
+    from datatailr.store.recorder import IN_FLIGHT, STALE_AFTER_SECONDS
 
     host = None
+    now = time.time()
     for row in rows:
-        if row.get("state") != "running" or not row.get("pid"):
+        if row.get("state") != "running":
             continue
         host = host or socket.gethostname()
-        if row.get("host") == host and not pid_alive(row["pid"]):
-            _platform().metadata.mark_abandoned(row["run_id"], "unknown",
-                                                "The process running it died.")
-            row.update(_platform().metadata.get_run(row["run_id"]) or {})
+        why = None
+        if row.get("host") == host and row.get("pid"):
+            if row["pid"] == os.getpid() and row["run_id"] not in IN_FLIGHT:
+                why = "This process stopped recording it."
+            elif not pid_alive(row["pid"]):
+                why = "The process running it died."
+        beat = row.get("heartbeat")
+        if why is None and beat is not None and now - beat > STALE_AFTER_SECONDS:
+            why = (f"Its heartbeat stopped at {_dt(beat)} (on {row.get('host')}): the process "
+                   f"or machine running it is gone.")
+        if why is None:
+            continue
+        meta = _platform().metadata
+        if meta.try_mark_abandoned(row["run_id"], "unknown", why):
+            row.update(meta.get_run(row["run_id"]) or {})
+        else:
+            row.update(state="unknown", error=why)
 
 
 def _platform():
@@ -291,7 +311,8 @@ class Workflow:
         if job_version is None:
             row = platform.metadata.latest_version(workflow_id)
         else:
-            row = platform.metadata.get_version(workflow_id, int(job_version))
+            job_version = validate.identifier(job_version, "version")
+            row = platform.metadata.get_version(workflow_id, job_version)
         if row is None:
             known = [v["job_version"] for v in platform.metadata.list_versions(workflow_id)]
             raise NotFoundError(
@@ -309,7 +330,7 @@ class Workflow:
     def for_run(cls, run_id: int, environment: Environment | str | None = None) -> Workflow:
         """The workflow a run belongs to (run ids are unique across workflows)."""
         platform = _platform()
-        run = platform.metadata.get_run(int(run_id))
+        run = platform.metadata.get_run(validate.identifier(run_id, "run_id"))
         if run is None:
             raise NotFoundError(f"No run with run_id {run_id}.")
         row = platform.metadata.workflow_by_id(run["workflow_id"])
@@ -358,6 +379,10 @@ class Workflow:
              state: str | list[str] | None = None) -> list[dict]:
         """Runs newest first; bounds filter on start_time, inclusive. Cached per instance
         for the same arguments until ``refresh=True``."""
+        validate.flag(refresh, "refresh")
+        limit = validate.count(limit, "limit")
+        offset = validate.count(offset, "offset", allow_none=False) or 0
+        state = validate.states(state)
         key = (start_time, end_time, limit, offset,
                tuple(state) if isinstance(state, list) else state)
         if not refresh and self._runs_cache is not None and self._runs_cache_key == key:
@@ -373,16 +398,14 @@ class Workflow:
 
     def count_runs(self, start_time: datetime | None = None, end_time: datetime | None = None,
                    state: str | list[str] | None = None) -> int:
+        state = validate.states(state)
         return _platform().metadata.count_runs(
             self._row()["workflow_id"], start=_ts(start_time, "start_time"),
             end=_ts(end_time, "end_time"), state=state)
 
     def _run(self, run_id: int) -> tuple[dict, dict]:
+        run_id = validate.identifier(run_id, "run_id")
         row = self._row()
-        try:
-            run_id = int(run_id)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"run_id={run_id!r}: give the integer id of a run.") from None
         run = _platform().metadata.get_run(run_id)
         if run is not None:
             _reconcile([run])
@@ -424,10 +447,15 @@ class Workflow:
         return details
 
     def _task(self, run: dict, task_name: str | None, task_id: int | None) -> dict:
+        if task_id is not None:
+            task_id = validate.identifier(task_id, "task_id")
+        elif task_name is not None and not isinstance(task_name, str):
+            raise InvalidArgumentError(f"task_name={task_name!r}: give the task's name as a "
+                                       f"string (or task_id=N).")
         tasks = _platform().metadata.task_runs(run["run_id"])
         if task_id is not None:
             for t in tasks:
-                if t["task_id"] == int(task_id):
+                if t["task_id"] == task_id:
                     return t
             raise NotFoundError(
                 f"Run {run['run_id']} of {self.name!r} has no task id {task_id}; task ids: "
@@ -445,6 +473,8 @@ class Workflow:
 
     def logs(self, run_id: int, task_name: str | None = None, stderr: bool = False,
              lines: int = 5000, task_id: int | None = None) -> str:
+        validate.flag(stderr, "stderr")
+        validate.count(lines, "lines", allow_none=False)
         run, _ = self._run(run_id)
         t = self._task(run, task_name, task_id)
         where_run, where_task = run["run_id"], t["task_id"]
@@ -458,9 +488,20 @@ class Workflow:
         run, _ = self._run(run_id)
         t = self._task(run, task_name, task_id)
         if t["state"] != "completed" or t["result_run_id"] is None:
-            return None
-        return _platform().blobs.load_result(t["result_run_id"], t["result_task_id"],
-                                             default=None)
+            return None  # running, raised, expired, never ran: nothing is stored
+        blobs = _platform().blobs
+        try:
+            return blobs.load_result(t["result_run_id"], t["result_task_id"])
+        except KeyError:
+            where = blobs.path(blobs.result_key(t["result_run_id"], t["result_task_id"]))
+            came = ("" if t["result_run_id"] == run["run_id"]
+                    else f" (reused from run {t['result_run_id']})")
+            raise StorageError(
+                f"The result of task {t['name']!r} of run {run['run_id']}{came} is missing from "
+                f"storage: {where}. It completed, so it was stored; the file was removed or "
+                f"the storage changed. Rerun the task: "
+                f"Workflow({self.name!r}).rerun({run['run_id']}, full=True)."
+            ) from None
 
     # -- operations -----------------------------------------------------------------------
     def start(self, _quiet: bool = False) -> Run:
@@ -516,23 +557,43 @@ class Workflow:
         for key in gone["code_keys"]:
             platform.blobs.delete(key)
 
-    def promote(self, to_environment: Environment | str, version: int | None = None) -> int:
-        """Copy a version (default: the latest) to another environment as its next version."""
-        target_env = Environment.parse(to_environment)
-        if target_env == self.environment:
-            raise InvalidArgumentError(
-                f"{self.name!r} is already in {target_env.value}: promote to another environment.")
-        row = self._version_row(version)
+    def promote(self, from_environment: Environment | str | None = None,
+                version: int | None = None, *, to: Environment | str | None = None) -> int:
+        """Promote a version as the hosted platform does: from ``from_environment`` (default:
+        this handle's) to the next environment, dev -> pre -> prod, or to ``to``. ``version``
+        defaults to the source's latest. The version is copied to the target as its next
+        version there, whose number is returned."""
+        order = [Environment.DEV, Environment.PRE, Environment.PROD]
+        source_env = self.environment if from_environment is None else Environment.parse(
+            from_environment)
+        if to is None:
+            if source_env is Environment.PROD:
+                raise InvalidArgumentError(
+                    f"{self.name!r}: prod is the last environment, there is none after it to "
+                    "promote to. promote()'s first argument is the environment to promote "
+                    "from (dev -> pre -> prod), as on the hosted platform: to copy a version "
+                    "from dev straight to prod write promote('dev', to='prod').")
+            target_env = order[order.index(source_env) + 1]
+        else:
+            target_env = Environment.parse(to)
+            if order.index(target_env) <= order.index(source_env):
+                raise InvalidArgumentError(
+                    f"Cannot promote {self.name!r} from {source_env.value} to "
+                    f"{target_env.value}: promotion goes forward, dev -> pre -> prod; name "
+                    "a later environment with to=.")
+        source = self if source_env == self.environment else Workflow(
+            self.slug, environment=source_env)
+        row = source._version_row(version)
         platform = _platform()
         meta = platform.metadata
         code = platform.blobs.get_bytes(row["code_key"])
         if code is None:
             raise NotFoundError(f"The code of version {row['job_version']} is missing.")
         with meta.write() as conn:
-            workflow_id = meta.ensure_workflow(conn, self.slug, target_env.value, self.name)
+            workflow_id = meta.ensure_workflow(conn, source.slug, target_env.value, source.name)
 
             def key_for(job_version: int) -> str:
-                return platform.blobs.code_key(target_env.value, self.slug, job_version)
+                return platform.blobs.code_key(target_env.value, source.slug, job_version)
 
             latest = meta.latest_version(workflow_id, conn)
             next_version = (latest["job_version"] if latest else 0) + 1
@@ -540,7 +601,7 @@ class Workflow:
             new_version = meta.add_version(
                 conn, workflow_id, definition={**row["definition"],
                                                "promoted_from": {
-                                                   "environment": self.environment.value,
+                                                   "environment": source.environment.value,
                                                    "job_version": row["job_version"]}},
                 source=row["source"], code_key_for=key_for, code_hash=row["code_hash"],
                 schedule=row["schedule"], task_count=row["task_count"])
@@ -568,7 +629,10 @@ class Run:
 
     def _row(self) -> dict:
         row = _platform().metadata.get_run(self.run_id)
-        assert row is not None
+        if row is None:
+            raise NotFoundError(f"Run {self.run_id} is gone from the store (was its workflow "
+                                f"removed?).")
+        _reconcile([row])
         return row
 
     @property

@@ -66,21 +66,24 @@ def test_without_the_token_everything_is_refused(ui):
     assert status(f"{base}static/explorer.js?token={token}") == 200
 
 
-def test_the_page_is_the_explorer(ui, page, screenshot):
+def test_the_page_is_the_explorer(ui, browser, page, screenshot):
     base = ui.split("?")[0]
-    page.goto(base)
-    assert "403" in page.content()
+    # A browser that never opened the tokened URL: the page and its websocket are refused.
+    stranger = browser.new_context()
+    other = stranger.new_page()
+    other.goto(base)
+    assert "403" in other.content()
+    refused = other.evaluate("""() => new Promise(done => {
+        const ws = new WebSocket(`ws://${location.host}/ws`);
+        ws.onopen = () => done("opened"); ws.onerror = () => done("refused"); })""")
+    assert refused == "refused"
+    stranger.close()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(ui)
     ex = page.locator(".dt-explorer")
     expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(2)
-    # A websocket without the token is refused, even from the page's own origin.
-    refused = page.evaluate("""() => new Promise(done => {
-        const ws = new WebSocket(`ws://${location.host}/ws`);
-        ws.onopen = () => done("opened"); ws.onerror = () => done("refused"); })""")
-    assert refused == "refused"
     ex.locator("tr[data-workflow='failing-pipeline']").click()
     expect(ex.locator(".dt-fail-line")).to_have_text(
         "failed at boom: ZeroDivisionError: cannot divide by zero")

@@ -113,7 +113,7 @@ def test_job_ls_plain_table():
     result = dt("job", "ls")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "NAME                VERSION  TASKS  SCHEDULE  STATE      LAST RUN             HISTORY (LAST 10)",
+        "NAME                VERSION  TASKS  SCHEDULE  STATE      LAST RUN (UTC)       HISTORY (LAST 10)",
         f"Complex Pipeline          1      6  -         completed  {started(3)}  C",
         f"Daily Sales Report        1      2  -         completed  {started(5)}  CC",
         f"Flaky Pipeline            1      3  -         failed     {started(2)}  F",
@@ -256,7 +256,7 @@ def test_job_runs_plain_table_and_limit_note():
     start = fmt_time(datetime.fromisoformat(runs[0]["start_time"]))
     duration = f"{runs[0]['duration']:.2f}s"
     assert result.stdout.splitlines() == [
-        "RUN_ID  STATE      VERSION  TRIGGER  STARTED              DURATION  RERUN OF",
+        "RUN_ID  STATE      VERSION  TRIGGER  STARTED (UTC)        DURATION  RERUN OF",
         f"     5  completed        1  local    {start}     {duration}         -",
     ]
     assert result.stderr == "Showing the newest 1 of 2 runs (--limit N for more, 0 for all).\n"

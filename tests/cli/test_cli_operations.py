@@ -174,6 +174,17 @@ def test_job_stop_a_running_run(tmp_path: Path):
     )
 
 
+def test_job_stop_by_name_stops_its_running_runs(tmp_path: Path):
+    first = w.waiting_pipeline(str(tmp_path / "never"))
+    _wait_for(lambda: first.state == "running", what="the run to start")
+    got = dt_json("job", "stop", "waiting-pipeline", "--wait")
+    assert [(r["run_id"], r["state"]) for r in got] == [(first.run_id, "stopped")]
+    assert dt_error("job", "stop", "Waiting Pipeline") == (
+        "Error: 'Waiting Pipeline' has no pending or running runs in dev: nothing to stop "
+        "(`dt job runs waiting-pipeline -e dev` lists its runs)."
+    )
+
+
 def test_log_read_follow_streams_a_running_task(tmp_path: Path):
     flag = tmp_path / "flags" / "go"
     run = w.waiting_pipeline(str(flag))
@@ -222,14 +233,15 @@ def test_log_read_follow_json_is_one_object_a_line(tmp_path: Path):
 # ---------------------------------------------------------------- versions / promote / rm
 
 
-def test_job_promote_copies_a_version_to_another_environment():
+def test_job_promote_goes_from_the_given_environment_to_the_next():
     w.daily_sales_report(save_only=True)
     w.flaky_pipeline(save_only=True)
     w.daily_sales_report(save_only=True)
     versions = dt_json("job", "versions", "daily_sales_report")
     latest = versions[-1]["job_version"]
 
-    got = dt_json("job", "promote", "daily_sales_report", "1", "pre")
+    # The hosted form: NAME VERSION ENV promotes VERSION from ENV to the environment after it.
+    got = dt_json("job", "promote", "daily_sales_report", "1", "dev")
     assert got == {
         "name": "Daily Sales Report",
         "slug": "daily-sales-report",
@@ -238,7 +250,7 @@ def test_job_promote_copies_a_version_to_another_environment():
         "to_environment": "pre",
         "new_job_version": 1,
     }
-    result = dt("job", "promote", "Daily Sales Report", "latest", "PRE")
+    result = dt("job", "promote", "Daily Sales Report", "latest", "DEV")
     assert result.stdout == (
         f"Promoted 'Daily Sales Report' version {latest} from dev to pre: version 2 there.\n"
     )
@@ -247,18 +259,46 @@ def test_job_promote_copies_a_version_to_another_environment():
         {"job_version": 2, "created_at": T, "task_count": 2, "schedule": None},
     ]
     assert [wf["name"] for wf in dt_json("job", "ls", "-e", "pre")] == ["Daily Sales Report"]
-    # from pre to prod, naming the source with --env
-    assert (
-        dt_json("job", "promote", "daily-sales-report", "2", "prod", "-e", "pre")["new_job_version"]
-        == 1
+    # from pre to prod: the source given by --env, the version left out is the latest
+    assert dt_json("job", "promote", "daily-sales-report", "-e", "pre") == {
+        "name": "Daily Sales Report",
+        "slug": "daily-sales-report",
+        "environment": "pre",
+        "job_version": 2,
+        "to_environment": "prod",
+        "new_job_version": 1,
+    }
+    # --to names the target: straight from dev to prod
+    assert dt_json("job", "promote", "daily_sales_report", "1", "dev", "--to", "prod")[
+        "new_job_version"] == 2
+    assert [v["job_version"] for v in dt_json("job", "versions", "daily_sales_report",
+                                              "-e", "prod")] == [1, 2]
+    assert dt_error("job", "promote", "daily_sales_report", "1", "prod") == (
+        "Error: 'Daily Sales Report': prod is the last environment, there is none after it to "
+        "promote to. promote()'s first argument is the environment to promote from (dev -> pre "
+        "-> prod), as on the hosted platform: to copy a version from dev straight to prod write "
+        "promote('dev', to='prod')."
     )
-    assert dt_error("job", "promote", "daily_sales_report", "1", "dev") == (
-        "Error: 'Daily Sales Report' is already in dev: promote to another environment."
+    assert dt_error("job", "promote", "daily_sales_report", "1", "pre", "--to", "dev") == (
+        "Error: Cannot promote 'Daily Sales Report' from pre to dev: promotion goes forward, "
+        "dev -> pre -> prod; name a later environment with to=."
     )
-    assert dt_error("job", "promote", "daily_sales_report", "9", "prod") == (
+    assert dt_error("job", "promote", "daily_sales_report", "9", "dev") == (
         f"Error: Workflow 'Daily Sales Report' has no version 9 in 'dev'; versions: "
         f"{[v['job_version'] for v in versions]}."
     )
+
+
+def test_workflow_promote_has_the_hosted_semantics():
+    from datatailr import Workflow
+
+    w.daily_sales_report(save_only=True)
+    dev = Workflow("daily_sales_report")
+    assert (dev.promote(), dev.promote("pre"), dev.promote(version=1, to="prod")) == (1, 1, 2)
+    prod = Workflow("daily_sales_report", environment="prod")
+    assert [v["job_version"] for v in prod.versions()] == [1, 2]
+    assert [Workflow("daily_sales_report", environment=e).definition()["tasks"]
+            for e in ("pre", "prod")] == [dev.definition()["tasks"]] * 2
 
 
 def test_job_rm_asks_first():

@@ -17,9 +17,12 @@ from datatailr.cli._render import Printer, history_strip, jsonable
 
 EXPECTED_TREE = {
     "agent": {"start", "status", "stop"},
+    "blob": {"cp", "exists", "get", "ls", "put", "rm"},
     "job": {"get", "ls", "promote", "rerun", "rm", "run", "runs", "stop", "versions"},
+    "kv": {"get", "ls", "put", "rm"},
     "log": {"read"},
     "result": {"get"},
+    "secret": {"ls", "rm", "set"},
 }
 
 
@@ -214,6 +217,11 @@ def test_cli_imports_only_the_public_api():
         "datatailr.errors",
         "datatailr.scheduler.batch",
         "datatailr.scheduler.agent",
+        "datatailr.scheduler.job",
+        "datatailr.blob",
+        "datatailr.kv",
+        "datatailr.secrets",
+        "datatailr.core.query",  # the hosted filter language: pure functions over dicts
     )
     for path in Path(datatailr.cli.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -224,7 +232,7 @@ def test_cli_imports_only_the_public_api():
             else:
                 continue
             for name in names:
-                if name.startswith("datatailr"):
+                if name.startswith("datatailr") and name != "datatailr":  # the public names
                     assert name.startswith(allowed), f"{path.name} imports {name}"
 
 

@@ -57,14 +57,95 @@ def test_cron_string_by_keyword_and_none_as_empty():
     assert str(Schedule(None, at_hours=3)) == "0 3 * * *"  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("bad", ["0 6 * *", "0 6 * * * *", "daily"])
+@pytest.mark.parametrize("bad", ["0 6 * *", "0 0 6 * * * *", "daily"])
 def test_cron_string_with_wrong_field_count_is_refused(bad):
     message = error_of(cron_expression=bad)
     fields = len(bad.split())
     assert message == (
         f"Schedule(cron_expression={bad!r}) has {fields} field{'' if fields == 1 else 's'}; "
-        "a cron string has 5 (minute hour day-of-month month day-of-week): write e.g. "
+        "a cron string has 5 (minute hour day-of-month month day-of-week), or 6 with a leading "
+        "seconds field of 0 as the hosted SDK prints them: write e.g. "
         "'0 6 * * *' for 06:00 every day or '*/15 * * * 1-5' for every 15 minutes on weekdays."
+    )
+
+
+# -- the hosted SDK's forms ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "cron"),
+    [
+        ("0 0 6 * * *", "0 6 * * *"),
+        ("0 */24 2,15 * 7 7", "*/24 2,15 * 7 7"),  # the SDK docstring's own output
+        ("00   30 8 * * 1-5", "30 8 * * 1-5"),
+        ("0 0,15,30,45 0,12 15 1,7 1,3,5", "0,15,30,45 0,12 15 1,7 1,3,5"),
+    ],
+)
+def test_six_field_cron_as_the_sdk_prints_it_is_read(given, cron):
+    schedule = Schedule(given)
+    assert (str(schedule), schedule.get_cron_string()) == (cron, f"0 {cron}")
+
+
+def test_six_field_cron_with_seconds_other_than_zero_is_refused():
+    assert error_of(cron_expression="30 0 6 * * *") == (
+        "Schedule(cron_expression='30 0 6 * * *') has a seconds field of '30': schedules fire "
+        "on whole minutes, so a 6-field cron string starts with 0 (e.g. '0 0 6 * * *'), or give "
+        "the 5 fields: write e.g. '0 6 * * *' for 06:00 every day or '*/15 * * * 1-5' for every "
+        "15 minutes on weekdays."
+    )
+
+
+def test_six_field_cron_fires_at_the_same_times_as_its_five_fields():
+    after = datetime(2026, 4, 9, 5, 0, tzinfo=timezone.utc)
+    six = Schedule("0 0 6 * * *", timezone="Europe/London")
+    assert six == Schedule("0 6 * * *", timezone="Europe/London")
+    assert six.next_after(after) == datetime(2026, 4, 9, 5, 0, tzinfo=timezone.utc) + timedelta(
+        days=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "cron"),
+    [
+        # The SDK docstrings' examples, with their printed results.
+        (
+            {"in_month": ["Jul"], "weekdays": ["Sun"], "every_minute": [24], "at_hours": [2, 15]},
+            "0 */24 2,15 * 7 0",
+        ),
+        (
+            {
+                "at_minutes": [0, 15, 30, 45],
+                "at_hours": [0, 12],
+                "weekdays": ["Mon", "Wed", "Fri"],
+                "day_of_month": 15,
+                "in_month": ["Jan", "Jul"],
+            },
+            "0 0,15,30,45 0,12 15 1,7 1,3,5",
+        ),
+        ({"at_hours": [0]}, "0 0 0 * * *"),
+        ({"at_minutes": [0, 30], "weekdays": ["Mon", "Wed", "Fri"]}, "0 0,30 * * * 1,3,5"),
+        ({"every_hour": [6]}, "0 0 */6 * * *"),
+        ({"every_month": [3]}, "0 0 0 1 */3 *"),
+        ({"every_minute": [1]}, "0 * * * * *"),
+    ],
+)
+def test_list_valued_helpers_compile_as_the_sdk_documents(fields, cron):
+    assert Schedule(**fields).get_cron_string() == cron
+
+
+def test_a_step_given_as_a_list_of_several_is_refused_naming_it():
+    assert error_of(every_minute=[5, 10]) == (
+        "Schedule(every_minute=[5, 10]) is not a step of 1-59 minutes: write e.g. "
+        "every_minute=2 for every second one."
+    )
+
+
+def test_at_hours_zero_as_a_call_time_override_is_midnight():
+    schedule = Schedule(at_hours=0)
+    assert (str(schedule), schedule.get_cron_string(), schedule.timezone) == (
+        "0 0 * * *",
+        "0 0 0 * * *",
+        "UTC",
     )
 
 

@@ -120,9 +120,9 @@ def test_line_counts_search_and_the_logs_line():
     text = "".join(f"line {i}\n" for i in range(1, 20_002))
     hits, total = p.search_lines(text, "LINE 2000", limit=3)
     assert (hits, total) == ([[2000, "line 2000"], [20000, "line 20000"], [20001, "line 20001"]], 3)
-    assert p.logs_code("Frame Report", "dev", 3, "make_frame", stderr=True) == (
+    assert p.logs_code("Frame Report", "dev", 3, "make_frame", stderr=True, lines=40) == (
         "Workflow(name='Frame Report', environment='dev', get_existing=True)"
-        ".logs(run_id=3, task_name='make_frame', stderr=True, lines=None)")
+        ".logs(run_id=3, task_name='make_frame', stderr=True, lines=40)")
 
 
 def test_definition_json_diffs_the_source_against_the_version_before():

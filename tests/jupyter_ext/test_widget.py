@@ -334,7 +334,7 @@ def test_a_failed_run_says_where_and_its_task_logs_are_counted(explorer):
     assert (t["stdout_lines"], t["stdout_truncated"], t["stdout"].count("\n"), t["stderr_lines"]) == (
         20_001, True, 1000, 1)
     assert t["stdout_code"] == ("Workflow(name='Chatty', environment='dev', get_existing=True)"
-                                ".logs(run_id=2, task_name='talk', lines=None)")
+                                ".logs(run_id=2, task_name='talk', lines=20001)")
     ns: dict = {}
     exec("from datatailr import Workflow\ntext = " + t["stdout_code"], ns)
     assert ns["text"].count("\n") == 20_001

@@ -314,7 +314,7 @@ def test_promote_versions_and_remove(home):
     promotable(save_only=True)
     dev = Workflow("promotable")
     assert [v["job_version"] for v in dev.versions()] == [1, 2]
-    assert dev.promote("prod", version=1) == 1
+    assert dev.promote(version=1, to="prod") == 1
     prod = Workflow("promotable", environment="prod")
     assert [(v["job_version"], v["task_count"]) for v in prod.versions()] == [(1, 1)]
     run = prod.start()

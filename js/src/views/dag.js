@@ -185,8 +185,18 @@ export function createDagView(ctx) {
     apply();
   }
 
+  /** True when no part of the graph is inside the view any more (e.g. after a resize). */
+  function lost() {
+    if (!layout) return false;
+    const { w, h: vh } = size();
+    const x0 = transform.x;
+    const y0 = transform.y;
+    const x1 = x0 + layout.width * transform.k;
+    const y1 = y0 + layout.height * transform.k;
+    return x1 < 0 || y1 < 0 || x0 > w || y0 > vh;
+  }
   new ResizeObserver(() => {
-    if (needsFit || !touched) fit();
+    if (needsFit || !touched || lost()) fit();
   }).observe(view);
 
   // Pan by dragging; a press that does not move is a click on whatever was under it.
