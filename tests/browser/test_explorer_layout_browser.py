@@ -168,7 +168,9 @@ def test_layout_failures_reruns_logs_and_views(server, page, screenshot):
     ex.locator(".dt-filter[data-state='']").click()
     expect(ex.locator(".dt-runs-table tbody tr")).to_have_count(2)
 
-    # Narrower: stacked, nothing cut off; opening a task scrolls its panel into view.
+    # Narrower: stacked, nothing cut off; opening a task scrolls its panel into view. (At
+    # phone widths JupyterLab's own file browser would take the whole window: fold it.)
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
     for width in (800, 360):
         page.set_viewport_size({"width": width, "height": 900})
         page.wait_for_timeout(300)
@@ -195,8 +197,8 @@ def test_layout_failures_reruns_logs_and_views(server, page, screenshot):
     page.wait_for_timeout(1500)
     saved = json.loads((server.root / "layout.ipynb").read_text())
     outputs = saved["cells"][1]["outputs"]
-    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs
-                   if isinstance(o.get("data", {}).get("text/html"), str))
+    html = "".join("".join(o["data"]["text/html"]) for o in outputs  # str or list of lines
+                   if "text/html" in o.get("data", {}))
     assert "run this cell again for the live explorer" in html
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
 

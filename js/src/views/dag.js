@@ -71,6 +71,15 @@ export function nodeClass(task, opts) {
   return cls;
 }
 
+/**
+ * The "↺" drawn at the right end of a reused task's box (only those: 1,000-task graphs stay light).
+ * @param {number} width
+ * @param {number} height
+ */
+function reusedMark(width, height) {
+  return s("text", { class: "dt-reused-mark", x: width - 5, y: height / 2, text: "↺" });
+}
+
 /** @param {Ctx} ctx */
 export function createDagView(ctx) {
   const uid = `dt${++instances}-${Math.random().toString(36).slice(2, 8)}`;
@@ -272,14 +281,23 @@ export function createDagView(ctx) {
     hot = [];
   });
 
+  /** @type {number | null} */
+  let tabbable = null;
+  /** Put node `id` (alone) in the tab order. @param {number} id */
+  function rove(id) {
+    const g = nodeEls.get(id);
+    if (!g) return;
+    if (tabbable !== null && tabbable !== id) nodeEls.get(tabbable)?.removeAttribute("tabindex");
+    g.setAttribute("tabindex", "0");
+    tabbable = id;
+  }
   // Keyboard: one node is in the tab order (the selected one, else the first); arrows move
   // between nodes by where they are drawn, Enter or Space opens the focused task.
   /** @param {number} id */
   function focusNode(id) {
     const g = nodeEls.get(id);
     if (!g) return;
-    for (const other of nodeEls.values()) other.setAttribute("tabindex", "-1");
-    g.setAttribute("tabindex", "0");
+    rove(id);
     const node = layout?.nodes.find((n) => n.id === id);
     if (node) {
       const { w, h: vh } = size();
@@ -346,9 +364,8 @@ export function createDagView(ctx) {
         "g",
         {
           class: nodeClass(task, { selected, matches, only }),
-          tabindex: first ? 0 : -1,
-          role: "button",
-          focusable: "true",
+          // Roving focus: only one node is in the tab order (see rove).
+          tabindex: first ? 0 : undefined,
           transform: `translate(${(n.x - n.width / 2).toFixed(1)},${(n.y - n.height / 2).toFixed(1)})`,
           dataset: { taskId: n.id, taskName: task.name },
           "aria-label": `${task.name} ${stateLabel(task.state)}`,
@@ -357,13 +374,14 @@ export function createDagView(ctx) {
         s("rect", { width: n.width, height: n.height, rx: 5 }),
         s("rect", { class: "dt-node-bar", x: 0, y: 0, width: 5, height: n.height, rx: 2 }),
         s("text", { x: 13, y: n.height / 2, text: nodeLabel(task.name, n.width) }),
-        s("text", { class: "dt-reused-mark", x: n.width - 5, y: n.height / 2, text: "↺" }),
       );
+      if (task.result_from_run_id != null) g.appendChild(reusedMark(n.width, n.height));
       first = false;
       nodeEls.set(n.id, g);
       nodeGroup.appendChild(g);
     }
     replace(viewport, edgeGroup, nodeGroup);
+    tabbable = l.nodes.length ? l.nodes[0].id : null;
     // Small graphs get a short panel; big ones the full height to pan and zoom in.
     view.style.height = `${Math.round(Math.min(MAX_VIEW_HEIGHT, Math.max(MIN_VIEW_HEIGHT, l.height + 56)))}px`;
     el.dataset.layoutMs = ms.toFixed(1);
@@ -379,11 +397,13 @@ export function createDagView(ctx) {
       const g = nodeEls.get(task.id);
       if (!g) continue;
       const cls = nodeClass(task, { selected, matches, only });
+      if (task.result_from_run_id != null && !g.querySelector(".dt-reused-mark")) {
+        const box = layout?.nodes.find((n) => n.id === task.id);
+        if (box) g.appendChild(reusedMark(box.width, box.height));
+      }
       if (g.getAttribute("class") !== cls) g.setAttribute("class", cls);
-      g.setAttribute(
-        "aria-label",
-        `${task.name} ${stateLabel(task.state)}${task.result_from_run_id != null ? " reused" : ""}`,
-      );
+      const label = `${task.name} ${stateLabel(task.state)}${task.result_from_run_id != null ? " reused" : ""}`;
+      if (g.getAttribute("aria-label") !== label) g.setAttribute("aria-label", label);
       const title = /** @type {SVGElement} */ (g.firstChild);
       const text = nodeTitle(task, now);
       if (title.textContent !== text) title.textContent = text;
@@ -426,10 +446,7 @@ export function createDagView(ctx) {
       }
       updateLegend(tasks);
     }
-    if (taskId !== selected && taskId != null && nodeEls.has(taskId)) {
-      for (const other of nodeEls.values()) other.setAttribute("tabindex", "-1");
-      nodeEls.get(taskId)?.setAttribute("tabindex", "0");
-    }
+    if (taskId !== selected && taskId != null && nodeEls.has(taskId)) rove(taskId);
     selected = taskId;
     recolor(tasks);
   }

@@ -33,7 +33,11 @@ export function createTimeline(ctx) {
     } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
       const next = e.key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
-      if (next instanceof HTMLElement) next.focus();
+      if (next instanceof HTMLElement) {
+        row.removeAttribute("tabindex");
+        next.setAttribute("tabindex", "0");
+        next.focus();
+      }
     }
   });
 
@@ -68,7 +72,7 @@ export function createTimeline(ctx) {
       frag.appendChild(
         h(
           "div",
-          { class: cls, role: "listitem", tabindex: r.id === taskId ? 0 : -1, dataset: { taskId: r.id }, title },
+          { class: cls, role: "listitem", tabindex: r.id === taskId ? 0 : undefined, dataset: { taskId: r.id }, title },
           h("span", { class: "dt-tl-name", text: r.name }),
           h(
             "span",
