@@ -661,6 +661,8 @@ def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
                     started, relay_at = msg, time.monotonic() + STARTED_DELAY_SECONDS
                     continue
                 outcome = msg[1]
+                if len(msg) > 2:  # the child could not write the task's stderr itself
+                    _append_stderr(header["io"], call, msg[2])
                 pool.release(child)
                 report("done", ok=outcome.ok, start_time=outcome.start_time,
                        end_time=outcome.end_time, error=outcome.error, pid=child.pid)
@@ -691,6 +693,12 @@ def _salvage_logs(io_: Any, pid: int, call: TaskCall) -> None:
             salvage(pid, call.run_id, call.task_id)
 
 
+def _append_stderr(io_: Any, call: TaskCall, text: str) -> None:
+    with contextlib.suppress(Exception), io_.log_files(call.run_id, call.task_id) as (_o, err):
+        with open(err, "a") as f:
+            f.write(text)
+
+
 def _detach_inherited_sockets(keep: int) -> None:
     """In a fresh child: let go of the worker's sockets (its scheduler connection, other
     children's pipes) so that a dead worker or child is seen as dead at once. The numbers
@@ -715,26 +723,36 @@ def _detach_inherited_sockets(keep: int) -> None:
 
 
 def _child_main(conn: Any, header: dict, nodes_bytes: bytes) -> None:
-    gc.freeze()  # objects inherited from the worker are never collected (nor closed) here
-    _detach_inherited_sockets(conn.fileno())
-    prepare_forked_worker()
-    os.environ.update(header["env"])
-    for entry in header["sys_path"]:  # after the worker's own: its packages win
-        if entry not in sys.path and os.path.exists(entry):
-            sys.path.append(entry)
+    """A task child's life. Whatever fails before the first task runs (loading the code,
+    reaching the storage) fails each task it is given, with the reason in the task's stderr
+    log - never a bare "exited with code 1"."""
     io_ = header["io"]
+    try:
+        gc.freeze()  # objects inherited from the worker are never collected (nor closed) here
+        _detach_inherited_sockets(conn.fileno())
+        prepare_forked_worker()
+        os.environ.update(header["env"])
+        for entry in header["sys_path"]:  # after the worker's own: its packages win
+            if entry not in sys.path and os.path.exists(entry):
+                sys.path.append(entry)
+    except BaseException as exc:  # noqa: BLE001
+        _serve_unloadable(conn, io_, exc, "while preparing a task process")
+        return
     try:
         nodes = pickle.loads(nodes_bytes)
     except BaseException as exc:  # noqa: BLE001 - e.g. a module missing on this machine
-        _serve_unloadable(conn, io_, exc)
+        _serve_unloadable(conn, io_, exc, "while loading the workflow's code",
+                          "; install the missing packages there")
         return
     worker_loop(conn, nodes, io_)
 
 
-def _serve_unloadable(conn: Any, io_: Any, exc: BaseException) -> None:
-    """The run's code cannot be loaded on this worker: every task it gets fails saying why."""
-    error = (f"{type(exc).__name__}: {exc} (while loading the workflow's code on Dask worker "
-             f"{_hostname()}; install the missing packages there)")
+def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
+                      advice: str = "") -> None:
+    """This child cannot run the run's tasks: every task it gets fails saying why, the
+    traceback in the task's stderr (written by the worker if this child cannot reach the
+    storage itself)."""
+    error = f"{type(exc).__name__}: {exc} ({doing} on Dask worker {_hostname()}{advice})"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     while True:
         try:
@@ -743,8 +761,14 @@ def _serve_unloadable(conn: Any, io_: Any, exc: BaseException) -> None:
             return
         if call is None:
             return
+        unwritten: str | None = text
         with contextlib.suppress(Exception), \
                 io_.log_files(call.run_id, call.task_id) as (_out, err):
             with open(err, "a") as f:
                 f.write(text)
-        conn.send(("done", TaskOutcome(call.task_id, False, None, time.time(), error)))
+            unwritten = None
+        outcome = TaskOutcome(call.task_id, False, None, time.time(), error)
+        try:
+            conn.send(("done", outcome) if unwritten is None else ("done", outcome, unwritten))
+        except OSError:
+            return
