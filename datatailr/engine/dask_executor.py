@@ -21,6 +21,10 @@ Messages out of ``wait`` are the local executor's: ``("started", task_id, time, 
 mid-task (``KilledWorker``). Workers push them through Dask's event stream as they happen:
 "started" as soon as a task has run for 50 ms (a shorter task's start comes with its end, in
 one event, with the real start time), so a long task shows as running while it runs.
+A lost Dask worker costs only what ran there: its task children die with it (the kernel
+kills them), the tasks that began there are reported "died" (the controller retries them per
+``retries``), and those only queued there are resubmitted elsewhere; Dask itself never
+re-runs a task (the executor sets the scheduler's ``allowed-failures`` to 0).
 ``Resources`` map to Dask worker resources only when the workers declare them
 (``dask worker --resources "CPU=4,MEMORY=16e9"``).
 
@@ -77,6 +81,14 @@ COALESCE_GAP_SECONDS = 0.005
 #: a per-run pool of children untouched this long is dropped (its client died mid-run)
 IDLE_POOL_SECONDS = 600.0
 PROBE_PREFIX = "probes/dask"
+#: a second topic, subscribed by no one: a worker notes there the key of each task it hands
+#: to a child, so that after a worker's death the client can tell a task that began there
+#: (it failed with its worker: the controller retries it per ``retries``) from one only
+#: queued there (resubmitted elsewhere, never failed for it)
+BEGAN_TOPIC = "datatailr-began"
+#: a task never seen to begin is resubmitted at most this many times after losing its
+#: worker (a worker killed within milliseconds of starting it may not have said so)
+MAX_RESUBMITS = 2
 
 #: environment variables that describe a machine or a process rather than a workflow: the
 #: caller's values are not shipped to workers (everything else is, so tasks see what the
@@ -154,8 +166,24 @@ def get_client(address: str) -> Any:
                 f"Start one (`dask scheduler`, then `dask worker {address}` on each machine), "
                 f"or set DATATAILR_EXECUTOR=local to run on this machine."
             ) from None
+        _no_dask_reruns(client)
         _CLIENTS[key] = client
         return client
+
+
+def _set_allowed_failures(dask_scheduler: Any) -> int:
+    before = int(dask_scheduler.allowed_failures)
+    dask_scheduler.allowed_failures = 0
+    return before
+
+
+def _no_dask_reruns(client: Any) -> None:
+    """Dask re-runs a task whose worker died (up to ``allowed-failures`` times), which would
+    run a datatailr task twice behind its ``retries``. datatailr decides instead: the
+    scheduler it uses fails such a task at once, and the executor resubmits it only if it
+    never began."""
+    with contextlib.suppress(Exception):
+        client.run_on_scheduler(_set_allowed_failures)
 
 
 def _dispatcher(client: Any) -> _Dispatcher:
@@ -223,6 +251,9 @@ class DaskExecutor:
                  client: Any = None) -> None:
         self.address = scheduler_address(address) if client is None else str(address)
         self.client = client if client is not None else get_client(self.address)
+        if client is not None:
+            _no_dask_reruns(client)
+        self.resubmits: dict[str, int] = {}  # key -> times resubmitted after a lost worker
         self.nodes = tuple(nodes)
         self.io = io_
         self.token = uuid.uuid4().hex[:16]
@@ -377,6 +408,7 @@ class DaskExecutor:
         whose event is late - read after a full sweep period."""
         messages: list[tuple] = []
         fetch: list[tuple[str, int, Any]] = []
+        lost_unstarted: list[tuple[str, int, Any, BaseException | None]] = []
         for key, (task_id, future) in list(self.active.items()):
             status = future.status
             if status == "pending":
@@ -385,12 +417,18 @@ class DaskExecutor:
                 if self.finished_unreported.setdefault(key, self.last_sweep) < self.last_sweep:
                     fetch.append((key, task_id, future))
             elif status == "error":
+                exc = future.exception()
+                if type(exc).__name__ == "KilledWorker" and key not in self.started:
+                    lost_unstarted.append((key, task_id, future, exc))
+                    continue
                 self._forget(key)
-                messages.append(_from_exception(task_id, future.exception()))
+                messages.append(_from_exception(task_id, exc))
             else:  # cancelled or lost, not by us (we forget what we cancel)
                 self._forget(key)
                 messages.append(("died", task_id, f"Dask lost it ({status}); was the scheduler "
                                                   f"restarted, or this client cut off?"))
+        if lost_unstarted:
+            messages.extend(self._resubmit_lost(lost_unstarted))
         for key, task_id, future in fetch:
             self._forget(key)
             try:
@@ -405,8 +443,41 @@ class DaskExecutor:
                                                   f"({self.client.status})"))
         return messages
 
+    def _resubmit_lost(self, lost: list[tuple[str, int, Any, BaseException | None]]
+                       ) -> list[tuple]:
+        """Tasks whose Dask worker died: those that began there died with it (reported, so
+        the controller retries them per ``retries``); those only queued there run elsewhere."""
+        began = self._began(key for key, *_ in lost)
+        messages: list[tuple] = []
+        again: list[tuple[str, int, Any]] = []
+        for key, task_id, future, exc in lost:
+            if key in began or self.resubmits.get(key, 0) >= MAX_RESUBMITS:
+                self._forget(key)
+                messages.append(_from_exception(task_id, exc))
+            else:
+                self.resubmits[key] = self.resubmits.get(key, 0) + 1
+                again.append((key, task_id, future))
+        if again:
+            try:
+                self.client.retry([future for _, _, future in again])
+            except Exception as exc:  # noqa: BLE001 - the scheduler went away meanwhile
+                for key, task_id, _future in again:
+                    self._forget(key)
+                    messages.append(("died", task_id, f"its Dask worker died and it could not "
+                                                      f"be resubmitted ({exc})"))
+        return messages
+
+    def _began(self, keys: Any) -> set[str]:
+        wanted = set(keys)
+        try:
+            events = self.client.get_events(BEGAN_TOPIC)
+        except Exception:  # noqa: BLE001 - unknown: take none as begun
+            return set()
+        return {msg for _when, msg in events if msg in wanted}
+
     def _forget(self, key: str) -> None:
         task_id, _future = self.active.pop(key)
+        self.resubmits.pop(key, None)
         self.started.discard(key)
         self.finished_unreported.pop(key, None)
         if self.key_of.get(task_id) == key:
@@ -561,8 +632,9 @@ class _Pool:
         # One fork at a time per process: a child must not inherit another child's pipe end
         # (its death would then go unnoticed).
         with _FORK_LOCK:
+            parent = os.getpid()
             pid, parent_conn = fork_child(
-                lambda conn: _child_main(conn, self.header, self.nodes_bytes))
+                lambda conn: _child_main(conn, self.header, self.nodes_bytes, parent))
         return _Child(pid, parent_conn)
 
     def close(self) -> None:
@@ -649,6 +721,7 @@ def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
         return ("cancelled",)
     started: tuple | None = None  # ("started", task_id, time, pid) from the child
     relay_at = 0.0
+    worker.log_event(BEGAN_TOPIC, key)
     try:
         child.conn.send(call)
         while True:
@@ -722,11 +795,25 @@ def _detach_inherited_sockets(keep: int) -> None:
         os.close(devnull)
 
 
-def _child_main(conn: Any, header: dict, nodes_bytes: bytes) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A task child ends when its Dask worker does (Linux: the kernel kills it), so a lost
+    worker's tasks never go on running, storing results that their run has failed."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the worker died before that took effect
+        os._exit(1)
+
+
+def _child_main(conn: Any, header: dict, nodes_bytes: bytes, parent: int) -> None:
     """A task child's life. Whatever fails before the first task runs (loading the code,
     reaching the storage) fails each task it is given, with the reason in the task's stderr
     log - never a bare "exited with code 1"."""
     io_ = header["io"]
+    _die_with_parent(parent)
     try:
         gc.freeze()  # objects inherited from the worker are never collected (nor closed) here
         _detach_inherited_sockets(conn.fileno())
