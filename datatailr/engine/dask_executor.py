@@ -46,6 +46,7 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,7 +59,7 @@ from datatailr.engine.worker import (
     TaskOutcome,
     fork_child,
     prepare_forked_worker,
-    worker_loop,
+    run_task,
 )
 from datatailr.errors import ExecutorError, InvalidArgumentError, StorageError
 from datatailr.pickling import dumps_by_value
@@ -81,6 +82,7 @@ COALESCE_GAP_SECONDS = 0.005
 #: a per-run pool of children untouched this long is dropped (its client died mid-run)
 IDLE_POOL_SECONDS = 600.0
 PROBE_PREFIX = "probes/dask"
+_NO_DEFAULT = object()
 #: a second topic, subscribed by no one: a worker notes there the key of each task it hands
 #: to a child, so that after a worker's death the client can tell a task that began there
 #: (it failed with its worker: the controller retries it per ``retries``) from one only
@@ -253,14 +255,23 @@ class DaskExecutor:
         self.client = client if client is not None else get_client(self.address)
         if client is not None:
             _no_dask_reruns(client)
-        self.resubmits: dict[str, int] = {}  # key -> times resubmitted after a lost worker
+        self.resubmits: dict[int, int] = {}  # task id -> times resubmitted after a lost worker
+        #: key -> what was submitted under it (to submit again under a new key)
+        self.submitted: dict[str, tuple[TaskCall, dict[str, float], dict[int, Any]]] = {}
+        #: completed tasks of this run whose value Dask keeps on the worker that made it:
+        #: task id -> its future, held while some consumer of it has not completed
+        self.results: dict[int, Any] = {}
+        self.consumers: dict[int, set[int]] = {}
         self.nodes = tuple(nodes)
+        for node in self.nodes:
+            for dep in node.data_dependencies:
+                self.consumers.setdefault(dep, set()).add(node.id)
         self.io = io_
         self.token = uuid.uuid4().hex[:16]
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.active: dict[str, tuple[int, Any]] = {}  # dask key -> (task id, future)
         self.key_of: dict[int, str] = {}  # task id -> key of its current attempt
-        self.to_submit: list[tuple[str, TaskCall, dict[str, float]]] = []
+        self.to_submit: list[tuple[str, TaskCall, dict[str, float], dict[int, Any]]] = []
         self.ready: list[tuple] = []  # messages produced on this side (impossible resources)
         self.started: set[str] = set()  # keys whose "started" was reported
         self.finished_unreported: dict[str, float] = {}  # key -> sweep that saw it finished
@@ -317,26 +328,32 @@ class DaskExecutor:
                     f"worker with --resources.")))
                 return
         self.key_of[call.task_id] = key
-        self.to_submit.append((key, call, wanted))
+        # Inputs this run made and Dask still holds: passed as futures, so Dask moves the
+        # values worker to worker (or not at all); others are read from the storage.
+        memory = {dep: self.results[dep] for dep, where in call.inputs.items()
+                  if where == (call.run_id, dep) and dep in self.results}
+        self.to_submit.append((key, call, wanted, memory))
+        self.submitted[key] = (call, wanted, memory)
 
     def _flush(self) -> None:
         if not self.to_submit:
             return
         batch, self.to_submit = self.to_submit, []
-        groups: dict[tuple, list[tuple[str, TaskCall]]] = {}
-        for key, call, wanted in batch:
-            groups.setdefault(tuple(sorted(wanted.items())), []).append((key, call))
+        groups: dict[tuple, list[tuple[str, TaskCall, dict]]] = {}
+        for key, call, wanted, memory in batch:
+            groups.setdefault(tuple(sorted(wanted.items())), []).append((key, call, memory))
         for wanted_items, items in groups.items():
-            keys = [k for k, _ in items]
+            keys = [k for k, _, _ in items]
             # Loose restrictions to the cluster's own hosts change nothing about where a task
             # may run, but keep Dask from queueing big groups of ready tasks on the scheduler
             # ("root-ish" tasks, handed out one per free thread: a round trip per task);
             # they go to workers at once, and work stealing balances them.
-            futures = self.client.map(_run_on_worker, [c for _, c in items], key=keys,
+            futures = self.client.map(_run_on_worker, [c for _, c, _ in items],
+                                      [m for _, _, m in items], key=keys,
                                       payload=self.payload, pure=False, retries=0,
                                       resources=dict(wanted_items) or None,
                                       workers=self.hosts, allow_other_workers=True)
-            for (key, call), future in zip(items, futures):
+            for (key, call, _), future in zip(items, futures):
                 self.active[key] = (call.task_id, future)
 
     def wait(self, timeout: float | None) -> list[tuple]:
@@ -395,9 +412,13 @@ class DaskExecutor:
         if key not in self.started and msg.get("start_time") is not None:
             # A short task: its worker reports the start with the end, in one event.
             out.append(("started", task_id, float(msg["start_time"]), int(msg["pid"])))
+        future = self.active[key][1]
         self._forget(key)
         if kind == "done":
-            out.append(("done", TaskOutcome(task_id, bool(msg["ok"]), msg.get("start_time"),
+            ok = bool(msg["ok"])
+            if ok:
+                self._completed(task_id, future)
+            out.append(("done", TaskOutcome(task_id, ok, msg.get("start_time"),
                                             float(msg["end_time"]), msg.get("error"))))
         elif kind == "died":
             out.append(("died", task_id, str(msg["why"])))
@@ -432,7 +453,12 @@ class DaskExecutor:
         for key, task_id, future in fetch:
             self._forget(key)
             try:
-                messages.extend(_from_result(task_id, future.result(timeout=30)))
+                # Only the status comes here: the value stays on its worker.
+                status_future = self.client.submit(_status_of, future, pure=False)
+                result = status_future.result(timeout=30)
+                if result[0] == "done" and result[1].ok:
+                    self._completed(task_id, future)
+                messages.extend(_from_result(task_id, result))
             except Exception as exc:  # noqa: BLE001
                 messages.append(_from_exception(task_id, exc))
         if self.client.status not in ("running", "connecting", "newly-created"):
@@ -443,28 +469,38 @@ class DaskExecutor:
                                                   f"({self.client.status})"))
         return messages
 
+    def _completed(self, task_id: int, future: Any) -> None:
+        """Keep the value where it is while consumers need it; let go of inputs no one
+        needs any more."""
+        if self.consumers.get(task_id):
+            self.results[task_id] = future
+        for dep in self.nodes[task_id].data_dependencies:
+            waiting = self.consumers.get(dep)
+            if waiting is not None:
+                waiting.discard(task_id)
+                if not waiting:
+                    self.results.pop(dep, None)
+
     def _resubmit_lost(self, lost: list[tuple[str, int, Any, BaseException | None]]
                        ) -> list[tuple]:
         """Tasks whose Dask worker died: those that began there died with it (reported, so
         the controller retries them per ``retries``); those only queued there run elsewhere."""
         began = self._began(key for key, *_ in lost)
         messages: list[tuple] = []
-        again: list[tuple[str, int, Any]] = []
-        for key, task_id, future, exc in lost:
-            if key in began or self.resubmits.get(key, 0) >= MAX_RESUBMITS:
+        for key, task_id, _future, exc in lost:
+            done = self.resubmits.get(task_id, 0)
+            if key in began or done >= MAX_RESUBMITS or key not in self.submitted:
                 self._forget(key)
                 messages.append(_from_exception(task_id, exc))
-            else:
-                self.resubmits[key] = self.resubmits.get(key, 0) + 1
-                again.append((key, task_id, future))
-        if again:
-            try:
-                self.client.retry([future for _, _, future in again])
-            except Exception as exc:  # noqa: BLE001 - the scheduler went away meanwhile
-                for key, task_id, _future in again:
-                    self._forget(key)
-                    messages.append(("died", task_id, f"its Dask worker died and it could not "
-                                                      f"be resubmitted ({exc})"))
+                continue
+            call, wanted, memory = self.submitted[key]
+            self._forget(key)
+            self.resubmits[task_id] = done + 1
+            new_key = f"{key.split('~')[0]}~{done + 1}"
+            self.key_of[task_id] = new_key
+            self.to_submit.append((new_key, call, wanted, memory))
+            self.submitted[new_key] = (call, wanted, memory)
+        self._flush()
         return messages
 
     def _began(self, keys: Any) -> set[str]:
@@ -477,7 +513,7 @@ class DaskExecutor:
 
     def _forget(self, key: str) -> None:
         task_id, _future = self.active.pop(key)
-        self.resubmits.pop(key, None)
+        self.submitted.pop(key, None)
         self.started.discard(key)
         self.finished_unreported.pop(key, None)
         if self.key_of.get(task_id) == key:
@@ -489,6 +525,7 @@ class DaskExecutor:
         if key is None:
             return
         self.to_submit = [item for item in self.to_submit if item[0] != key]
+        self.submitted.pop(key, None)
         entry = self.active.get(key)
         if entry is not None:
             self._forget(key)
@@ -496,6 +533,8 @@ class DaskExecutor:
 
     def shutdown(self) -> None:
         futures = [f for _, f in self.active.values()]
+        self.results.clear()
+        self.submitted.clear()
         self.active.clear()
         self.key_of.clear()
         self.to_submit.clear()
@@ -525,6 +564,10 @@ def _hostname() -> str:
     return socket.gethostname()
 
 
+def _status_of(result: tuple) -> tuple:
+    return result[:2]
+
+
 def _from_result(task_id: int, result: Any) -> list[tuple]:
     kind = result[0]
     if kind == "done":
@@ -546,7 +589,145 @@ def _from_exception(task_id: int, exc: BaseException | None) -> tuple:
 
 # -- the worker side ----------------------------------------------------------------------
 # Everything below runs in a Dask worker process. The worker unpickles only the header and
-# the nodes' bytes; user code is unpickled in the forked children.
+# the nodes' bytes; user code is unpickled in the forked children. A task's value lives in
+# the worker as ``Pickled`` bytes (Dask's result of the task), never as the user's object.
+
+#: an input larger than this is not sent down a pipe: the worker keeps it in shared memory
+#: (a memfd, made once per value) and hands the task's process that; the process maps it
+#: copy-on-write, so it reads without a copy and what it changes stays its own
+SHARE_BYTES = 1 << 20
+#: idle children of one run's pool on one worker beyond this are ended
+MAX_IDLE_CHILDREN = 4
+
+
+class Pickled:
+    """A task's value as the worker keeps it for its consumers: cloudpickle's protocol-5
+    stream with its large buffers (arrays, frames) out of band, so a consumer loads them
+    without a copy."""
+
+    __slots__ = ("head", "buffers", "fds", "__weakref__")
+
+    def __init__(self, head: bytes, buffers: list) -> None:
+        self.head = head
+        self.buffers = buffers
+        self.fds: list[int] | None = None
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        # Out of band when Dask moves it between workers (protocol 5): no copy here.
+        return (Pickled, (self.head, [pickle.PickleBuffer(b) for b in self.buffers]))
+
+    def __sizeof__(self) -> int:  # what Dask counts (dask.sizeof falls back to getsizeof)
+        return 64 + len(self.head) + sum(memoryview(b).nbytes for b in self.buffers)
+
+    def loads(self) -> Any:
+        return pickle.loads(self.head, buffers=self.buffers)
+
+    @staticmethod
+    def dumps(value: Any) -> tuple[bytes, list[memoryview]]:
+        import cloudpickle
+
+        buffers: list[pickle.PickleBuffer] = []
+        head = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        return head, [b.raw() for b in buffers]
+
+    def shared(self) -> list[int]:
+        """Its buffers as memfds (made once; the value then lives there, not twice)."""
+        if self.fds is None:
+            import mmap
+
+            fds: list[int] = []
+            buffers: list[Any] = []
+            for buffer in self.buffers:
+                view = memoryview(buffer).cast("B")
+                fd = os.memfd_create("datatailr-value", os.MFD_CLOEXEC)
+                fds.append(fd)
+                if view.nbytes:
+                    os.ftruncate(fd, view.nbytes)
+                    shared = mmap.mmap(fd, view.nbytes, flags=mmap.MAP_SHARED)
+                    shared[:] = view
+                    buffers.append(shared)
+                else:
+                    buffers.append(bytearray())
+            self.fds, self.buffers = fds, buffers
+            weakref.finalize(self, _close_fds, fds)
+        return self.fds
+
+
+def _close_fds(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _can_share() -> bool:
+    return hasattr(os, "memfd_create")
+
+
+def _send_shared(conn: Any, shared: dict[tuple[int, int], Pickled]) -> None:
+    """After the call: each shared value's head and buffer sizes, then their memfds."""
+    from multiprocessing.reduction import sendfds
+
+    conn.send({where: (v.head, [memoryview(b).nbytes for b in v.buffers])
+               for where, v in shared.items()})
+    fds = [fd for v in shared.values() for fd in v.shared()]
+    if fds:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sendfds(sock, fds)
+
+
+def _recv_shared(conn: Any) -> dict[tuple[int, int], Pickled]:
+    """In the child: the shared values, each buffer mapped copy-on-write."""
+    import mmap
+    from multiprocessing.reduction import recvfds
+
+    meta = conn.recv()
+    count = sum(len(sizes) for _head, sizes in meta.values())
+    if not count:
+        return {where: Pickled(head, [bytearray() for _ in sizes])
+                for where, (head, sizes) in meta.items()}
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        fds = list(recvfds(sock, count))
+    values: dict[tuple[int, int], Pickled] = {}
+    try:
+        for where, (head, sizes) in meta.items():
+            buffers: list = []
+            for size in sizes:
+                fd = fds.pop(0)
+                buffers.append(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE,
+                                         prot=mmap.PROT_READ | mmap.PROT_WRITE)
+                               if size else bytearray())
+                os.close(fd)
+            values[where] = Pickled(head, buffers)
+    finally:
+        _close_fds(fds)
+    return values
+
+
+class _MemoryIO:
+    """A child's TaskIO: inputs from memory where Dask brought them, else from the storage;
+    the result stored as usual and kept for the worker as ``Pickled``."""
+
+    def __init__(self, io_: Any, memory: dict[tuple[int, int], Pickled]) -> None:
+        self.io = io_
+        self.memory = memory
+        self.saved: tuple[bytes, list[memoryview]] | None = None
+
+    def load_result(self, run_id: int, task_id: int, default: Any = _NO_DEFAULT) -> Any:
+        found = self.memory.get((run_id, task_id))
+        if found is not None:
+            return found.loads()
+        if default is _NO_DEFAULT:
+            return self.io.load_result(run_id, task_id)
+        return self.io.load_result(run_id, task_id, default)
+
+    def save_result(self, run_id: int, task_id: int, value: Any) -> None:
+        self.io.save_result(run_id, task_id, value)  # the truth first: stored, then done
+        with contextlib.suppress(Exception):  # stored but not keepable: consumers read it
+            self.saved = Pickled.dumps(value)
+
+    def log_files(self, run_id: int, task_id: int) -> Any:
+        return self.io.log_files(run_id, task_id)
+
 
 class _Child:
     __slots__ = ("pid", "conn", "key")
@@ -609,11 +790,15 @@ class _Pool:
         with self.lock:
             self.busy.pop(child.key or "", None)
             child.key = None
-            self.idle.append(child)
             self.last_used = time.monotonic()
+            self.idle.append(child)
+            extra = self.idle[:-MAX_IDLE_CHILDREN] if len(self.idle) > MAX_IDLE_CHILDREN \
+                else []
+        for old in extra:
+            self.discard(old, kill=False)
 
     def discard(self, child: _Child, kill: bool) -> int:
-        """Forget a child (dead, or to be killed); returns its wait status."""
+        """Forget a child (dead, idle, or to be killed); returns its wait status."""
         with self.lock:
             self.busy.pop(child.key or "", None)
             with contextlib.suppress(ValueError):
@@ -621,6 +806,9 @@ class _Pool:
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
+        else:
+            with contextlib.suppress(OSError):
+                child.conn.send(None)  # an idle child exits when told
         with contextlib.suppress(OSError):
             child.conn.close()
         status = 0
@@ -698,14 +886,28 @@ def _was_cancelled(worker: Any, key: str) -> bool:
     return ts is None or ts.state in ("cancelled", "released", "forgotten")
 
 
-def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
-    """The Dask task: run ``call`` in a child of this worker; return what happened to it."""
+def _already_stored(io_: Any, call: TaskCall) -> Pickled | None:
+    """The stored result of this task in this run, if any: Dask recomputing a value lost with
+    its worker, or an attempt that stored its result just before its worker died. The task
+    is never run again for it: the storage is the truth."""
+    try:
+        data = io_.get_bytes(io_.result_key(call.run_id, call.task_id))
+    except Exception:  # noqa: BLE001 - unreachable storage is reported by the run itself
+        return None
+    return None if data is None else Pickled(data, [])
+
+
+def _run_on_worker(call: TaskCall, memory: dict[int, tuple], payload: tuple) -> tuple:
+    """The Dask task: run ``call`` in a child of this worker. Returns (what happened, its
+    details, the value as ``Pickled`` for consumers or None). ``memory``: dependency id ->
+    that dependency's Dask result, for inputs Dask brought here."""
     from distributed import get_worker
 
     header, nodes_bytes = payload
     worker = get_worker()
     key = str(worker.get_current_task())  # we gave every task a string key
     token = header["token"]
+    io_ = header["io"]
 
     def report(kind: str, **fields: Any) -> None:
         worker.log_event(TOPIC, {"token": token, "key": key, "kind": kind, **fields})
@@ -715,15 +917,28 @@ def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
         outcome = TaskOutcome(call.task_id, False, None, time.time(), pool.storage_error)
         report("done", ok=False, start_time=None, end_time=outcome.end_time,
                error=outcome.error)
-        return ("done", outcome)
+        return ("done", outcome, None)
+    stored = _already_stored(io_, call)
+    if stored is not None:
+        outcome = TaskOutcome(call.task_id, True, None, time.time(), None)
+        report("done", ok=True, start_time=None, end_time=outcome.end_time, error=None)
+        return ("done", outcome, stored)
+    values: dict[tuple[int, int], Pickled] = {}
+    for dep, result in memory.items():
+        if result is not None and isinstance(result[2], Pickled):
+            values[call.inputs[dep]] = result[2]
+    shared = {where: v for where, v in values.items()
+              if _can_share() and v.__sizeof__() > SHARE_BYTES}
+    sent = {where: v for where, v in values.items() if where not in shared}
     child = pool.acquire(key)
     if child is None:
-        return ("cancelled",)
+        return ("cancelled", None, None)
     started: tuple | None = None  # ("started", task_id, time, pid) from the child
     relay_at = 0.0
     worker.log_event(BEGAN_TOPIC, key)
     try:
-        child.conn.send(call)
+        child.conn.send((call, sent))
+        _send_shared(child.conn, shared)
         while True:
             wait = CANCEL_POLL_SECONDS
             if started is not None:
@@ -733,28 +948,34 @@ def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
                 if msg[0] == "started":
                     started, relay_at = msg, time.monotonic() + STARTED_DELAY_SECONDS
                     continue
-                outcome = msg[1]
-                if len(msg) > 2:  # the child could not write the task's stderr itself
-                    _append_stderr(header["io"], call, msg[2])
+                _, outcome, head, sizes, unwritten = msg
+                buffers = []
+                for size in sizes:
+                    buffer = bytearray(size)
+                    child.conn.recv_bytes_into(buffer)
+                    buffers.append(buffer)
+                if unwritten is not None:  # the child could not write the task's stderr
+                    _append_stderr(io_, call, unwritten)
                 pool.release(child)
                 report("done", ok=outcome.ok, start_time=outcome.start_time,
                        end_time=outcome.end_time, error=outcome.error, pid=child.pid)
-                return ("done", outcome)
+                value = Pickled(head, buffers) if head is not None else None
+                return ("done", outcome, value)
             if started is not None and time.monotonic() >= relay_at:
                 report("started", time=started[2], pid=started[3])
                 started = None
             if _was_cancelled(worker, key):
                 pool.discard(child, kill=True)
-                _salvage_logs(header["io"], child.pid, call)
-                return ("cancelled",)
+                _salvage_logs(io_, child.pid, call)
+                return ("cancelled", None, None)
     except (EOFError, OSError):
-        status = pool.discard(child, kill=False)
-        _salvage_logs(header["io"], child.pid, call)
+        status = pool.discard(child, kill=True)
+        _salvage_logs(io_, child.pid, call)
         why = (f"the worker process running it {describe_exit(status)} (pid {child.pid}, "
                f"on Dask worker {worker.address})")
         report("died", why=why, pid=child.pid,
                start_time=started[2] if started is not None else None)
-        return ("died", why)
+        return ("died", why, None)
 
 
 def _salvage_logs(io_: Any, pid: int, call: TaskCall) -> None:
@@ -831,7 +1052,40 @@ def _child_main(conn: Any, header: dict, nodes_bytes: bytes, parent: int) -> Non
         _serve_unloadable(conn, io_, exc, "while loading the workflow's code",
                           "; install the missing packages there")
         return
-    worker_loop(conn, nodes, io_)
+    _serve(conn, nodes, io_)
+
+
+def _serve(conn: Any, nodes: tuple[NodeSpec, ...], io_: Any) -> None:
+    """Run the task calls the worker sends until it sends None or goes away; each result
+    goes to the storage and, as ``Pickled``, back to the worker for its consumers."""
+    while True:
+        try:
+            msg = conn.recv()
+            if msg is None:
+                return
+            call, sent = msg
+            memory = {**sent, **_recv_shared(conn)}
+        except (EOFError, OSError):
+            return
+        if not _run_and_send(conn, nodes, io_, call, memory):
+            return
+
+
+def _run_and_send(conn: Any, nodes: tuple[NodeSpec, ...], io_: Any, call: TaskCall,
+                  memory: dict[tuple[int, int], Pickled]) -> bool:
+    def started(t: float) -> None:
+        conn.send(("started", call.task_id, t, os.getpid()))
+
+    mio = _MemoryIO(io_, memory)
+    outcome = run_task(nodes[call.task_id], call, mio, started)
+    head, buffers = mio.saved if outcome.ok and mio.saved is not None else (None, [])
+    try:
+        conn.send(("done", outcome, head, [b.nbytes for b in buffers], None))
+        for buffer in buffers:
+            conn.send_bytes(buffer)
+    except (BrokenPipeError, OSError):
+        return False
+    return True
 
 
 def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
@@ -843,11 +1097,14 @@ def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     while True:
         try:
-            call = conn.recv()
+            msg = conn.recv()
         except (EOFError, OSError):
             return
-        if call is None:
+        if msg is None:
             return
+        call = msg[0]
+        with contextlib.suppress(Exception):
+            _recv_shared(conn)  # mapped and dropped: this child runs nothing
         unwritten: str | None = text
         with contextlib.suppress(Exception), \
                 io_.log_files(call.run_id, call.task_id) as (_out, err):
@@ -856,6 +1113,6 @@ def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
             unwritten = None
         outcome = TaskOutcome(call.task_id, False, None, time.time(), error)
         try:
-            conn.send(("done", outcome) if unwritten is None else ("done", outcome, unwritten))
+            conn.send(("done", outcome, None, [], unwritten))
         except OSError:
             return
