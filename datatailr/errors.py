@@ -14,6 +14,7 @@ know this package::
     ├── NotFoundError (ValueError, KeyError)   unknown workflow, version, run or task
     ├── InvalidArgumentError (ValueError)      a bad environment, schedule field, option ...
     ├── StorageError (OSError)                 the store cannot be read or written
+    │   └── StoreUnavailableError              ... for now: locked, disk full, server gone
     ├── AgentError (RuntimeError)              the local agent cannot be started or reached
     ├── ExecutorError (RuntimeError)           the executor (a Dask cluster) cannot be used
     └── RunFailedError (RuntimeError)          raised by a local run only when asked to
@@ -67,6 +68,11 @@ class StorageError(DatatailrError, OSError):
     """The metadata database or result storage cannot be used."""
 
 
+class StoreUnavailableError(StorageError):
+    """The metadata database cannot be used for now (locked past the busy timeout, disk
+    full, server gone) and stayed so for the store's retry period."""
+
+
 class AgentError(DatatailrError, RuntimeError):
     """The local agent cannot be started, stopped or reached."""
 
@@ -90,6 +96,7 @@ __all__ = [
     "NotFoundError",
     "RunFailedError",
     "StorageError",
+    "StoreUnavailableError",
     "TaskError",
     "TaskUsageError",
     "WorkflowDefinitionError",

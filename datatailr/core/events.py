@@ -25,6 +25,9 @@ class TaskStarted:
     time: float
     attempt: int
     pid: int | None = None
+    host: str | None = None
+    #: the Dask worker's address, when a Dask worker runs it
+    worker: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +43,9 @@ class TaskFinished:
     start_time: float | None = None
     #: (run id, task id) of the stored result it reused from an earlier run (partial rerun)
     reused_from: tuple[int, int] | None = None
+    #: what the attempt used: peak RSS of its process tree (bytes), CPU seconds
+    peak_rss: int | None = None
+    cpu_seconds: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -88,8 +88,9 @@ def _captured(out_path: str, err_path: str) -> Iterator[None]:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-    out_fd, err_fd = os.open(out_path, flags, 0o644), os.open(err_path, flags, 0o644)
+    # Private to the user, and never through a symlink someone planted in the log folder.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+    out_fd, err_fd = os.open(out_path, flags, 0o600), os.open(err_path, flags, 0o600)
     saved = os.dup(1), os.dup(2)
     try:
         os.dup2(out_fd, 1)

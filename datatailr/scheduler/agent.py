@@ -315,7 +315,7 @@ class Agent:
                     continue
                 old = self.meta.runs_finished_before(wf["workflow_id"], now - seconds)
                 for run_id in old:
-                    self.platform.blobs.delete(f"results/{run_id}")
+                    self.platform.blobs.delete(self.platform.blobs.run_keys(run_id)[0])
                 self.meta.expire_task_results(old)
                 count += len(old)
         return count

@@ -22,7 +22,7 @@ from datatailr.core.resources import Resources
 from datatailr.core.schedule import Schedule
 from datatailr.core.states import ALL_STATES as STATES
 from datatailr.core.states import FINISHED_STATES
-from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError
+from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError, StorageError
 
 __all__ = ["FINISHED_STATES", "STATES", "Run", "Workflow", "WorkflowFunction", "list_workflows",
            "workflow"]
@@ -66,21 +66,40 @@ def _run_dict(row: dict, workflow: dict) -> dict:
 
 
 def _reconcile(rows: list[dict]) -> None:
-    """A run shown as running whose process on this machine is gone is ``unknown``: nothing
-    stays running after its process ends, whether or not an agent is there to notice."""
+    """A run shown as running that nobody executes any more is ``unknown``: its process on
+    this machine is gone (or is this process, which no longer runs it), or its heartbeat is
+    stale (its machine, wherever it is, stopped recording it). Nothing stays running after its
+    process ends, whether or not an agent is there to notice. The row is fixed in the store
+    when that is possible at once; the read never waits for it."""
+    import os
     import socket
 
     from datatailr.scheduler.agent import pid_alive
+    from datatailr.store.recorder import IN_FLIGHT, STALE_AFTER_SECONDS
 
     host = None
+    now = time.time()
     for row in rows:
-        if row.get("state") != "running" or not row.get("pid"):
+        if row.get("state") != "running":
             continue
         host = host or socket.gethostname()
-        if row.get("host") == host and not pid_alive(row["pid"]):
-            _platform().metadata.mark_abandoned(row["run_id"], "unknown",
-                                                "The process running it died.")
-            row.update(_platform().metadata.get_run(row["run_id"]) or {})
+        why = None
+        if row.get("host") == host and row.get("pid"):
+            if row["pid"] == os.getpid() and row["run_id"] not in IN_FLIGHT:
+                why = "This process stopped recording it."
+            elif not pid_alive(row["pid"]):
+                why = "The process running it died."
+        beat = row.get("heartbeat")
+        if why is None and beat is not None and now - beat > STALE_AFTER_SECONDS:
+            why = (f"Its heartbeat stopped at {_dt(beat)} (on {row.get('host')}): the process "
+                   f"or machine running it is gone.")
+        if why is None:
+            continue
+        meta = _platform().metadata
+        if meta.try_mark_abandoned(row["run_id"], "unknown", why):
+            row.update(meta.get_run(row["run_id"]) or {})
+        else:
+            row.update(state="unknown", error=why)
 
 
 def _platform():
@@ -458,9 +477,20 @@ class Workflow:
         run, _ = self._run(run_id)
         t = self._task(run, task_name, task_id)
         if t["state"] != "completed" or t["result_run_id"] is None:
-            return None
-        return _platform().blobs.load_result(t["result_run_id"], t["result_task_id"],
-                                             default=None)
+            return None  # running, raised, expired, never ran: nothing is stored
+        blobs = _platform().blobs
+        try:
+            return blobs.load_result(t["result_run_id"], t["result_task_id"])
+        except KeyError:
+            where = blobs.path(blobs.result_key(t["result_run_id"], t["result_task_id"]))
+            came = ("" if t["result_run_id"] == run["run_id"]
+                    else f" (reused from run {t['result_run_id']})")
+            raise StorageError(
+                f"The result of task {t['name']!r} of run {run['run_id']}{came} is missing from "
+                f"storage: {where}. It completed, so it was stored; the file was removed or "
+                f"the storage changed. Rerun the task: "
+                f"Workflow({self.name!r}).rerun({run['run_id']}, full=True)."
+            ) from None
 
     # -- operations -----------------------------------------------------------------------
     def start(self, _quiet: bool = False) -> Run:
@@ -568,7 +598,10 @@ class Run:
 
     def _row(self) -> dict:
         row = _platform().metadata.get_run(self.run_id)
-        assert row is not None
+        if row is None:
+            raise NotFoundError(f"Run {self.run_id} is gone from the store (was its workflow "
+                                f"removed?).")
+        _reconcile([row])
         return row
 
     @property

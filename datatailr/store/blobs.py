@@ -13,11 +13,16 @@ a thread and open connections that a forked child does not have, and refuse to b
 forked worker that reaches it makes its own (fsspec drops its instance cache in a forked
 child; its global loop lock is reset too).
 
-Layout under the root::
+Layout under the root, where ``<S>/`` is the metadata store's id (so a database recreated
+beside old storage never writes into, or reads, an old run's files; stores made before ids
+existed have none)::
 
-    results/<run_id>/<task_id>.pkl      the task's return value (cloudpickle, protocol 5)
-    logs/<run_id>/<task_id>.out|.err    exactly what the task wrote to stdout / stderr
-    code/<environment>/<slug>/v<job_version>.pkl   the frozen DAG and task functions
+    results/<S>/<run_id>/<task_id>.pkl      the task's return value (cloudpickle, protocol 5)
+    logs/<S>/<run_id>/<task_id>.out|.err    exactly what the task wrote to stdout / stderr
+    code/<S>/<environment>/<slug>/v<job_version>.pkl   the frozen DAG and task functions
+
+A local folder is private to its user: folders 0700, files 0600, whatever the umask; nothing
+is written through a symlink the store did not make.
 """
 
 from __future__ import annotations
@@ -77,11 +82,14 @@ class UnpicklableResultError(Exception):
 
 
 class BlobStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "") -> None:
         self.url = url.rstrip("/") or "/"
         if self.url.startswith("file://"):
             self.url = self.url[len("file://"):]
         self.local = "://" not in self.url
+        #: the metadata store's id: a path segment of every key (see the layout above)
+        self.namespace = namespace
+        self._ns = f"{namespace}/" if namespace else ""
         self._fs: Any = None
         self._fs_pid = 0
         self._root = ""
@@ -89,26 +97,27 @@ class BlobStore:
         self._folders: set[str] = set()
 
     def __getstate__(self) -> dict:
-        return {"url": self.url}
+        return {"url": self.url, "namespace": self.namespace}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["url"])  # type: ignore[misc]
+        self.__init__(state["url"], state.get("namespace", ""))  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"BlobStore({self.url!r})"
 
     # -- keys -----------------------------------------------------------------------------
-    @staticmethod
-    def result_key(run_id: int, task_id: int) -> str:
-        return f"results/{run_id}/{task_id}.pkl"
+    def result_key(self, run_id: int, task_id: int) -> str:
+        return f"results/{self._ns}{run_id}/{task_id}.pkl"
 
-    @staticmethod
-    def log_key(run_id: int, task_id: int, stream: str) -> str:
-        return f"logs/{run_id}/{task_id}.{'err' if stream == 'stderr' else 'out'}"
+    def log_key(self, run_id: int, task_id: int, stream: str) -> str:
+        return f"logs/{self._ns}{run_id}/{task_id}.{'err' if stream == 'stderr' else 'out'}"
 
-    @staticmethod
-    def code_key(environment: str, slug: str, job_version: int) -> str:
-        return f"code/{environment}/{slug}/v{job_version}.pkl"
+    def code_key(self, environment: str, slug: str, job_version: int) -> str:
+        return f"code/{self._ns}{environment}/{slug}/v{job_version}.pkl"
+
+    def run_keys(self, run_id: int) -> list[str]:
+        """The folders of one run's results and logs."""
+        return [f"results/{self._ns}{run_id}", f"logs/{self._ns}{run_id}"]
 
     # -- generic bytes --------------------------------------------------------------------
     @property
@@ -139,7 +148,7 @@ class BlobStore:
             tmp = os.path.join(folder, f".{os.path.basename(final)}.{os.getpid()}.part")
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)  # left by a process killed mid-write that had our pid
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:
                 with os.fdopen(fd, "wb") as f:
                     yield f  # type: ignore[misc]
@@ -176,12 +185,17 @@ class BlobStore:
     def _makedirs(self, folder: str) -> None:
         # A worker writes many results and logs into a few folders: ask the disk once each.
         if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
+            make_private_dirs(folder, below=self.url)
             self._folders.add(folder)
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        with self._atomic_writer(key) as f:
-            f.write(data)
+        try:
+            with self._atomic_writer(key) as f:
+                f.write(data)
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise StorageError(_os_error(exc, f"write {key!r} to {self.url!r}")) from exc
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
@@ -217,6 +231,8 @@ class BlobStore:
             with self._atomic_writer(self.result_key(run_id, task_id)) as f:
                 try:
                     cloudpickle.dump(value, f, protocol=5)
+                except OSError:
+                    raise  # the disk, not the value (ENOSPC, EIO ...)
                 except Exception as exc:
                     raise UnpicklableResultError(
                         f"the return value ({type(value).__module__}.{type(value).__qualname__})"
@@ -224,13 +240,16 @@ class BlobStore:
                         f"(numbers, strings, lists, dicts, DataFrames, arrays) instead of open "
                         f"files, locks, connections or generators."
                     ) from exc
+        except StorageError:
+            raise
         except OSError as exc:
-            raise StorageError(
-                f"Cannot store the result of task {task_id} of run {run_id} in {self.url!r}: {exc}"
-            ) from exc
+            raise StorageError(_os_error(
+                exc, f"store the result of task {task_id} of run {run_id} at "
+                     f"{self.path(self.result_key(run_id, task_id))}")) from exc
 
     def load_result(self, run_id: int, task_id: int, default: Any = _MISSING) -> Any:
-        """The stored value; ``default`` (or KeyError when none is given) if nothing is stored."""
+        """The stored value; ``default`` (or KeyError when none is given) if nothing is stored.
+        A result that is there but cannot be read is a ``StorageError`` naming its path."""
         key = self.result_key(run_id, task_id)
         try:
             if not self.local:
@@ -243,7 +262,13 @@ class BlobStore:
                 raise KeyError(key) from None
             return default
         with f:
-            return pickle.load(f)
+            try:
+                return pickle.load(f)
+            except Exception as exc:
+                raise StorageError(
+                    f"The stored result of task {task_id} of run {run_id} at {self.path(key)} "
+                    f"cannot be read: {type(exc).__name__}: {exc}"
+                ) from exc
 
     def has_result(self, run_id: int, task_id: int) -> bool:
         return self.exists(self.result_key(run_id, task_id))
@@ -310,8 +335,48 @@ class BlobStore:
         return _last_lines(text, lines)
 
     def delete_run(self, run_id: int) -> None:
-        self.delete(f"results/{run_id}")
-        self.delete(f"logs/{run_id}")
+        for key in self.run_keys(run_id):
+            self.delete(key)
+
+
+def make_private_dirs(folder: str, below: str) -> None:
+    """``os.makedirs`` where every folder made is 0700 (makedirs' mode reaches only the last
+    one), refusing to go through a symlink below ``below`` that someone planted."""
+    folder = os.path.abspath(folder)
+    root = os.path.abspath(below)
+    missing = []
+    path = folder
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for p in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(p, 0o700)
+    rel = os.path.relpath(folder, root)
+    if not rel.startswith(".."):
+        path = root
+        for part in rel.split(os.sep):
+            if part in ("", "."):
+                continue
+            path = os.path.join(path, part)
+            if os.path.islink(path):
+                raise StorageError(
+                    f"{path} is a symbolic link the store did not make: refusing to write "
+                    f"through it. Remove it (it is not datatailr's) and try again."
+                )
+
+
+def _os_error(exc: OSError, what: str) -> str:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return f"Disk full: cannot {what} ({exc.strerror})."
+    if exc.errno == errno.ELOOP:
+        return f"Cannot {what}: it is a symbolic link the store did not make; remove it."
+    return f"Cannot {what}: {exc}"
 
 
 def _last_lines(text: str, lines: int | None) -> str:

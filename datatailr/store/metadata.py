@@ -10,6 +10,13 @@ lock instead of failing with "database is locked" on a read-to-write upgrade. Po
 the same discipline from a transaction-scoped advisory lock taken first by every write
 transaction: read-then-write sequences (next job_version, ensure_workflow, migrations run by
 several processes at once) never interleave, on one machine or many.
+
+Failures of the database are one mechanism for both: a transaction that cannot begin because
+the database is locked past the busy timeout, the disk is full, or the server went away is
+retried with backoff for a bounded time (``DATATAILR_STORE_RETRY_SECONDS``, default 60); what
+stays unavailable is a ``StoreUnavailableError`` saying which, with the path. Opening the store
+and reading never take the write lock: the schema is created or migrated only when it is
+missing or older. A database file that is empty or not ours is an error, never a fresh start.
 """
 
 from __future__ import annotations
@@ -18,16 +25,18 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from datatailr.errors import StorageError
+from datatailr.errors import InvalidArgumentError, StorageError, StoreUnavailableError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 md = sa.MetaData()
 
@@ -44,7 +53,10 @@ workflows = sa.Table(
     sa.Column("environment", sa.String(8), nullable=False),
     sa.Column("name", sa.String(400), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # 'workflow' | 'service' | 'app' | 'excel_addin'
+    sa.Column("job_type", sa.String(16), nullable=False, server_default="workflow"),
     sa.UniqueConstraint("slug", "environment", name="uq_workflow_slug_env"),
+    sqlite_autoincrement=True,  # ids are never reused, even after a workflow is removed
 )
 
 versions = sa.Table(
@@ -80,9 +92,15 @@ runs = sa.Table(
     sa.Column("stop_requested", sa.Boolean, nullable=False, default=False),
     sa.Column("claimed_by", sa.String(200)),
     sa.Column("options", sa.Text),  # JSON: fail_after, environment variables of the caller ...
+    # written by the process executing the run while it is in flight (see Recorder.tick)
+    sa.Column("heartbeat", sa.Float),
+    sa.Column("queue", sa.String(64), nullable=False, server_default="default"),
+    sa.Column("user", sa.String(200)),
+    sa.Column("url", sa.String(400)),  # where a service or app listens
     sa.Index("ix_runs_workflow_start", "workflow_id", "start_time"),
     sa.Index("ix_runs_workflow_run", "workflow_id", "run_id"),
     sa.Index("ix_runs_state", "state"),
+    sqlite_autoincrement=True,
 )
 
 task_runs = sa.Table(
@@ -99,6 +117,10 @@ task_runs = sa.Table(
     sa.Column("result_run_id", sa.Integer),
     sa.Column("result_task_id", sa.Integer),
     sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(200)),
+    sa.Column("worker", sa.String(200)),  # the Dask worker's address
+    sa.Column("peak_rss", sa.BigInteger),  # bytes, of the task's process tree
+    sa.Column("cpu_seconds", sa.Float),
 )
 
 schedule_fires = sa.Table(
@@ -108,7 +130,61 @@ schedule_fires = sa.Table(
     sa.Column("run_id", sa.Integer),
 )
 
+kv = sa.Table(
+    "kv", md,
+    sa.Column("environment", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("acl", sa.Text),  # JSON, recorded as given
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
 RUN_COLUMNS = [c for c in runs.c if c.name not in ("options",)]
+
+#: How long a transaction that cannot begin (locked, disk full, server gone) is retried.
+DEFAULT_RETRY_SECONDS = 60.0
+
+
+def retry_seconds() -> float:
+    raw = os.environ.get("DATATAILR_STORE_RETRY_SECONDS")
+    if not raw:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        value = float(raw)
+        if value < 0:
+            raise ValueError
+    except ValueError:
+        raise InvalidArgumentError(
+            f"DATATAILR_STORE_RETRY_SECONDS={raw!r}: give a number of seconds >= 0."
+        ) from None
+    return value
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure that may pass: the database is locked or busy, the disk is full, or the
+    connection to the server is gone. Not: a missing file, bad SQL, a constraint."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "unable to open database file" in text or "no such table" in text:
+        return False
+    return True
+
+
+def _what_failed(exc: BaseException, where: str) -> str:
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else repr(exc)
+    low = text.lower()
+    if "disk is full" in low or "no space left" in low:
+        return f"disk full: cannot write the metadata database {where} ({text})"
+    if "locked" in low or "busy" in low:
+        return (f"the metadata database {where} is locked: another process held its write lock "
+                f"past the busy timeout ({text})")
+    if "disk i/o" in low:
+        return f"disk I/O error on the metadata database {where} ({text})"
+    return f"the metadata database {where} is unavailable ({text})"
 
 
 def _row(row: Any) -> dict:
@@ -121,11 +197,13 @@ class MetadataStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.where = url
         try:
             if self.is_sqlite:
                 path = url.split("///", 1)[1] if "///" in url else ""
                 if path and path != ":memory:":
-                    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                    self.where = os.path.abspath(path)
+                    _prepare_sqlite_file(self.where)
                 self.engine = sa.create_engine(
                     url, connect_args={"timeout": 60, "check_same_thread": False},
                     poolclass=sa.pool.NullPool if path == ":memory:" else None,
@@ -137,45 +215,123 @@ class MetadataStore:
                     _postgres_write_lock(self.engine)
             self._writer = self.engine.execution_options(datatailr_write=True)
             self.migrate()
+        except StorageError:
+            raise
         except sa.exc.SQLAlchemyError as exc:
             raise StorageError(f"Cannot open the metadata database {url!r}: {exc}") from exc
 
     # -- connections ----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sa.Connection]:
-        with self._writer.begin() as conn:
-            yield conn
+    def _begin(self, engine: Any, retry: bool) -> tuple[sa.Connection, sa.RootTransaction]:
+        """A connection in a begun transaction; what fails to begin for a passing reason is
+        retried with backoff for ``retry_seconds()`` (or not at all with ``retry=False``)."""
+        deadline = time.monotonic() + (retry_seconds() if retry else 0.0)
+        delay = 0.05
+        while True:
+            conn = None
+            try:
+                conn = engine.connect()
+                return conn, conn.begin()
+            except sa.exc.DBAPIError as exc:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                if not _transient(exc):
+                    raise StorageError(f"Cannot use the metadata database {self.where}: "
+                                       f"{exc.orig}") from exc
+                if time.monotonic() + delay > deadline:
+                    raise StoreUnavailableError(_what_failed(exc, self.where)) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+    def _transaction(self, engine: Any, retry: bool) -> Iterator[sa.Connection]:
+        conn, trans = self._begin(engine, retry)
+        try:
             yield conn
+            trans.commit()
+        except sa.exc.IntegrityError:
+            trans.rollback()
+            raise  # the caller's business (e.g. a schedule that fired already)
+        except sa.exc.DBAPIError as exc:
+            with contextlib.suppress(Exception):
+                trans.rollback()
+            if _transient(exc):
+                raise StoreUnavailableError(_what_failed(exc, self.where)) from exc
+            raise StorageError(f"The metadata database {self.where} refused a statement: "
+                               f"{exc.orig}") from exc
+        except BaseException:
+            with contextlib.suppress(Exception):
+                trans.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def write(self, *, busy_seconds: float | None = None,
+              retry: bool = True) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock).
+
+        ``busy_seconds`` bounds how long SQLite waits for another writer's lock (default 60);
+        ``retry=False`` makes one attempt, for callers that retry on their own schedule."""
+        engine = self._writer
+        if busy_seconds is not None:
+            engine = engine.execution_options(datatailr_busy_ms=int(busy_seconds * 1000))
+        return self._transaction(engine, retry)
+
+    def read(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A read transaction: never takes the write lock, never waits for a writer (WAL)."""
+        return self._transaction(self.engine, True)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     # -- schema ---------------------------------------------------------------------------
+    def _read_meta(self, conn: sa.Connection, key: str) -> str | None:
+        return conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
+
     def migrate(self) -> None:
-        """Create the schema, or bring an older one up to SCHEMA_VERSION."""
-        with self.write() as conn:
-            md.create_all(conn)
-            current = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar()
-            if current is None:
-                conn.execute(meta_table.insert().values(key="schema_version",
-                                                        value=str(SCHEMA_VERSION)))
+        """Create the schema, or bring an older one up to SCHEMA_VERSION. Looks first without
+        the write lock, so opening an up-to-date store never waits for a writer."""
+        with self.read() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+            current = self._read_meta(conn, "schema_version") if "meta" in names else None
+            if current is not None and int(current) == SCHEMA_VERSION:
+                self.store_id = self._read_meta(conn, "store_id") or ""
                 return
-            found = int(current)
-            if found > SCHEMA_VERSION:
-                raise StorageError(
-                    f"The database {self.url!r} has schema version {found}, newer than this "
-                    f"datatailr understands ({SCHEMA_VERSION}): upgrade datatailr."
-                )
-            for step in range(found, SCHEMA_VERSION):
-                MIGRATIONS[step](conn)
-            conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
-                         .values(value=str(SCHEMA_VERSION)))
+        if current is None and names - {"meta"}:
+            raise StorageError(
+                f"{self.where} holds tables of something else ({', '.join(sorted(names)[:5])}) "
+                f"and no datatailr schema: point DATATAILR_DB_URL at a new or datatailr database."
+            )
+        with contextlib.ExitStack() as stack:
+            conn = stack.enter_context(self._writer.connect())
+            if self.is_sqlite:
+                # A table rebuild (see _migrate_1_to_2) needs foreign keys off, which SQLite
+                # only allows outside a transaction.
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+                stack.callback(lambda: conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA foreign_keys=ON"))
+            with conn.begin():
+                found_text = (self._read_meta(conn, "schema_version")
+                              if sa.inspect(conn).has_table("meta") else None)
+                if found_text is None:  # a new database (we hold the lock: nobody else made it)
+                    md.create_all(conn)
+                    self.store_id = uuid.uuid4().hex[:12]
+                    conn.execute(meta_table.insert(), [
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "store_id", "value": self.store_id}])
+                    return
+                found = int(found_text)
+                if found > SCHEMA_VERSION:
+                    raise StorageError(
+                        f"The database {self.url!r} has schema version {found}, newer than this "
+                        f"datatailr understands ({SCHEMA_VERSION}): upgrade datatailr."
+                    )
+                for step in range(found, SCHEMA_VERSION):
+                    MIGRATIONS[step](conn)
+                md.create_all(conn)  # tables that are new in this version
+                conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
+                             .values(value=str(SCHEMA_VERSION)))
+                self.store_id = self._read_meta(conn, "store_id") or ""
 
     def schema_version(self) -> int:
         with self.read() as conn:
@@ -184,18 +340,29 @@ class MetadataStore:
             ).scalar_one())
 
     # -- workflows and versions -----------------------------------------------------------
-    def ensure_workflow(self, conn: sa.Connection, slug: str, environment: str, name: str) -> int:
+    def ensure_workflow(self, conn: sa.Connection, slug: str, environment: str, name: str,
+                        job_type: str = "workflow") -> int:
+        """The id of the job ``name`` (slug ``slug``), made if new. A different display name
+        (or job type) with the same slug is another job: refused, never merged."""
         found = conn.execute(
-            sa.select(workflows.c.workflow_id, workflows.c.name)
+            sa.select(workflows.c.workflow_id, workflows.c.name, workflows.c.job_type)
             .where(workflows.c.slug == slug, workflows.c.environment == environment)
         ).first()
         if found is not None:
             if found.name != name:
-                conn.execute(workflows.update().where(workflows.c.workflow_id == found.workflow_id)
-                             .values(name=name))
+                raise InvalidArgumentError(
+                    f"{name!r} would share the slug {slug!r} with {found.name!r} in "
+                    f"{environment}: rename one (or use the name {found.name!r})."
+                )
+            if found.job_type != job_type:
+                raise InvalidArgumentError(
+                    f"{name!r} is a {found.job_type} in {environment}, not a {job_type}: "
+                    f"give the {job_type} another name, or remove the {found.job_type} first."
+                )
             return int(found.workflow_id)
         key = conn.execute(workflows.insert().values(
-            slug=slug, environment=environment, name=name, created_at=time.time()
+            slug=slug, environment=environment, name=name, created_at=time.time(),
+            job_type=job_type,
         )).inserted_primary_key
         assert key is not None
         return int(key[0])
@@ -313,6 +480,7 @@ class MetadataStore:
                    original_run_id: int | None = None, rerun_of: int | None = None,
                    full: bool = False, scheduled_time: float | None = None,
                    options: dict | None = None, claimed_by: str | None = None,
+                   queue: str = "default", user: str | None = None,
                    conn: sa.Connection | None = None) -> int:
         with contextlib.ExitStack() as stack:
             if conn is None:
@@ -322,7 +490,7 @@ class MetadataStore:
                 created_at=round(time.time(), 6), original_run_id=original_run_id,
                 rerun_of=rerun_of, full=full, trigger=trigger, scheduled_time=scheduled_time,
                 stop_requested=False, options=json.dumps(options or {}),
-                claimed_by=claimed_by,
+                claimed_by=claimed_by, queue=queue, user=user,
             )).inserted_primary_key
             assert key is not None
             run_id = int(key[0])
@@ -348,12 +516,14 @@ class MetadataStore:
         with self.write() as conn:
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(claimed_by=None))
 
-    def pending_runs(self) -> list[dict]:
+    def pending_runs(self, queues: Sequence[str] | None = None) -> list[dict]:
+        """Unclaimed pending runs, oldest first; only those of ``queues`` when given."""
+        filters = [runs.c.state == "pending", runs.c.claimed_by.is_(None)]
+        if queues is not None:
+            filters.append(runs.c.queue.in_(list(queues)))
         with self.read() as conn:
             rows = conn.execute(
-                sa.select(*RUN_COLUMNS).where(runs.c.state == "pending",
-                                              runs.c.claimed_by.is_(None))
-                .order_by(runs.c.run_id)
+                sa.select(*RUN_COLUMNS).where(*filters).order_by(runs.c.run_id)
             ).all()
             return [_row(r) for r in rows]
 
@@ -454,10 +624,30 @@ class MetadataStore:
         with self.write() as conn:
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
 
-    def mark_abandoned(self, run_id: int, state: str, error: str) -> None:
-        """A run whose process died: it and its unfinished tasks end in ``state``."""
-        now = time.time()
+    def heartbeat(self, run_id: int, now: float | None = None) -> None:
         with self.write() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id)
+                         .values(heartbeat=round(now or time.time(), 6)))
+
+    def try_mark_abandoned(self, run_id: int, state: str, error: str) -> bool:
+        """``mark_abandoned`` for readers: one short attempt, never raising, so a read that
+        finds a dead run never waits for (or fails on) the write lock."""
+        try:
+            self.mark_abandoned(run_id, state, error, wait=False)
+            return True
+        except StorageError:
+            return False
+
+    def mark_abandoned(self, run_id: int, state: str, error: str, *, wait: bool = True) -> None:
+        """A run whose process died: it and its unfinished tasks end in ``state`` (only if it
+        has not ended meanwhile)."""
+        now = time.time()
+        transaction = self.write() if wait else self.write(busy_seconds=0.2, retry=False)
+        with transaction as conn:
+            current = conn.execute(sa.select(runs.c.state).where(runs.c.run_id == run_id)
+                                   ).scalar()
+            if current not in ("pending", "running", "scheduled"):
+                return
             conn.execute(runs.update().where(runs.c.run_id == run_id)
                          .values(state=state, end_time=now, error=error))
             conn.execute(task_runs.update().where(task_runs.c.run_id == run_id,
@@ -497,11 +687,45 @@ class MetadataStore:
                                                runs.c.end_time < before)).all()]
 
     def expire_task_results(self, run_ids: Sequence[int]) -> None:
+        """The results of these runs are gone: their tasks, and the tasks of later reruns
+        that reused those results, are ``expired``."""
         with self.write() as conn:
             for chunk in _chunks(list(run_ids), 500):
-                conn.execute(task_runs.update().where(task_runs.c.run_id.in_(chunk),
-                                                      task_runs.c.state == "completed")
-                             .values(state="expired"))
+                conn.execute(task_runs.update().where(
+                    sa.or_(task_runs.c.run_id.in_(chunk), task_runs.c.result_run_id.in_(chunk)),
+                    task_runs.c.state == "completed").values(state="expired"))
+
+    # -- key-value store ------------------------------------------------------------------
+    def kv_put(self, environment: str, key: str, value: str, acl: Any = None) -> None:
+        now = time.time()
+        with self.write() as conn:
+            updated = conn.execute(kv.update().where(kv.c.environment == environment,
+                                                     kv.c.key == key)
+                                   .values(value=value, updated_at=now,
+                                           acl=json.dumps(acl) if acl is not None else None))
+            if updated.rowcount == 0:
+                conn.execute(kv.insert().values(
+                    environment=environment, key=key, value=value, created_at=now,
+                    updated_at=now, acl=json.dumps(acl) if acl is not None else None))
+
+    def kv_get(self, environment: str, key: str) -> dict | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(kv).where(kv.c.environment == environment,
+                                                   kv.c.key == key)).first()
+        return _kv(row) if row else None
+
+    def kv_list(self, environment: str, prefix: str = "") -> list[dict]:
+        query = sa.select(kv).where(kv.c.environment == environment)
+        if prefix:
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(kv.c.key.like(f"{escaped}%", escape="\\"))
+        with self.read() as conn:
+            return [_kv(r) for r in conn.execute(query.order_by(kv.c.key)).all()]
+
+    def kv_delete(self, environment: str, key: str) -> bool:
+        with self.write() as conn:
+            return conn.execute(kv.delete().where(kv.c.environment == environment,
+                                                  kv.c.key == key)).rowcount == 1
 
     # -- recording run events -------------------------------------------------------------
     def apply(self, conn: sa.Connection, statements: list[tuple[str, dict]]) -> None:
@@ -518,10 +742,23 @@ class MetadataStore:
             # The hot path of every run (two rows a task): plain SQL in the driver's parameter
             # style, executemany'd, skips SQLAlchemy's per-row parameter processing.
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            sql = (f"UPDATE task_runs SET {', '.join(f'{k} = {mark}' for k in key)} "
+            sets = [f"{k} = COALESCE({mark}, {k})" if k in _KEEP_WHEN_NONE else f"{k} = {mark}"
+                    for k in key]
+            sql = (f"UPDATE task_runs SET {', '.join(sets)} "
                    f"WHERE run_id = {mark} AND task_id = {mark}")
             conn.exec_driver_sql(sql, [tuple(r[k] for k in key) + (r["b_run_id"], r["b_task_id"])
                                        for r in rows])
+
+
+#: Task-run columns a recorder statement leaves as they are when it gives None: where the
+#: attempt ran is known when it starts, what it used when it ends.
+_KEEP_WHEN_NONE = frozenset({"pid", "host", "worker", "peak_rss", "cpu_seconds"})
+
+
+def _kv(row: Any) -> dict:
+    d = _row(row)
+    d["acl"] = json.loads(d["acl"]) if d.get("acl") else None
+    return d
 
 
 def _version(row: Any) -> dict:
@@ -572,15 +809,93 @@ def _sqlite_pragmas(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        if conn.get_execution_options().get("datatailr_write"):
+        options = conn.get_execution_options()
+        if options.get("datatailr_write"):
+            # Every write says how long it may wait for the lock (connections are pooled).
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get('datatailr_busy_ms', 60000))}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
 
 
+def _prepare_sqlite_file(path: str) -> None:
+    """A new database file is made private (0600) before SQLite opens it (its -wal and -shm
+    files take the same mode); an existing one must be a database: a zero-length file is an
+    error, never silently made a fresh store."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        folder = os.path.dirname(path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another process made it first: fine
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise StorageError(f"The metadata database {path} is not a file.")
+    if info.st_size == 0 and not _recently_made(info):
+        raise StorageError(
+            f"The metadata database {path} is empty (0 bytes), so its history is lost or it "
+            f"is not a datatailr database. Restore it from a backup, or move it away to start "
+            f"a new store."
+        )
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != b"SQLite format 3\x00":
+        raise StorageError(
+            f"{path} is not an SQLite database (it starts with {head[:8]!r}): point "
+            f"DATATAILR_DB_URL elsewhere or move the file away."
+        )
+
+
+def _recently_made(info: os.stat_result) -> bool:
+    # A file another process made a moment ago and is about to initialise.
+    return time.time() - info.st_mtime < 5.0
+
+
+def _add_missing_columns(conn: sa.Connection) -> None:
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = sa.inspect(conn)
+    for table in md.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have:
+                ddl = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+
+
+def _rebuild_sqlite_table(conn: sa.Connection, table: sa.Table) -> None:
+    """SQLite's documented table rebuild (foreign keys are off, see migrate): to give an
+    existing table AUTOINCREMENT, which only CREATE TABLE can."""
+    from sqlalchemy.schema import CreateTable
+
+    new = f"{table.name}_v2"
+    ddl = str(CreateTable(table).compile(dialect=conn.dialect)).replace(
+        f"CREATE TABLE {table.name} ", f"CREATE TABLE {new} ", 1)
+    conn.exec_driver_sql(ddl)
+    columns = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    conn.exec_driver_sql(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {table.name}")
+    conn.exec_driver_sql(f"DROP TABLE {table.name}")
+    conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {table.name}")
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
+
+
+def _migrate_1_to_2(conn: sa.Connection) -> None:
+    """Jobs have types; runs heartbeats, queues, users and URLs; task runs where they ran and
+    what they used; ids are never reused. An old store keeps its storage layout (store id '')."""
+    _add_missing_columns(conn)
+    if conn.dialect.name == "sqlite":
+        for table in (workflows, runs):
+            _rebuild_sqlite_table(conn, table)
+    conn.execute(meta_table.insert().values(key="store_id", value=""))
+
+
 MIGRATIONS: dict[int, Any] = {
-    # schema_version N -> N+1: a function of a connection, e.g.
-    # 1: lambda conn: conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN ..."),
+    # schema_version N -> N+1: a function of a connection in the migrating transaction
+    1: _migrate_1_to_2,
 }
 
 _STORES: dict[tuple[int, str], MetadataStore] = {}
