@@ -16,7 +16,8 @@ the caller's environment and ``sys.path`` never leak into the worker or into ano
 and a task that is cancelled (timeout, stop, ``fail_after``, or its client went away) is
 killed, not left running in a Dask thread.
 
-Messages out of ``wait`` are the local executor's: ``("started", task_id, time, pid)``,
+Messages out of ``wait`` are the local executor's: ``("started", task_id, time, pid)`` (with
+``host, worker`` after ``pid`` when ``PROVENANCE_IN_STARTED``),
 ``("done", TaskOutcome)``, and ``("died", task_id, why)`` for a child or a Dask worker lost
 mid-task (``KilledWorker``). Workers push them through Dask's event stream as they happen:
 "started" as soon as a task has run for 50 ms (a shorter task's start comes with its end, in
@@ -82,6 +83,9 @@ COALESCE_GAP_SECONDS = 0.005
 #: a per-run pool of children untouched this long is dropped (its client died mid-run)
 IDLE_POOL_SECONDS = 600.0
 PROBE_PREFIX = "probes/dask"
+#: "started" messages carry (..., pid, host, worker address) for the task_runs provenance
+#: columns; off while the controller unpacks exactly four fields (engine/controller.py)
+PROVENANCE_IN_STARTED = False
 _NO_DEFAULT = object()
 #: a second topic, subscribed by no one: a worker notes there the key of each task it hands
 #: to a child, so that after a worker's death the client can tell a task that began there
@@ -294,12 +298,17 @@ class DaskExecutor:
             "sys_path": [p for p in sys.path if p],
             "client_host": _hostname(),
         }
-        # One scattered object per run, on every worker (a lost worker loses no copy).
-        [self.payload] = self.client.scatter([(header, dumps_nodes(self.nodes))], hash=False,
-                                             broadcast=True)
+        # One scattered object per run, on every worker (a lost worker loses no copy; if
+        # every copy is lost, it is scattered again).
+        self.payload_data = (header, dumps_nodes(self.nodes))
+        self.payload = self._scatter_payload()
         self.declared = self._declared_resources()
         self.dispatcher = _dispatcher(self.client)
         self.dispatcher.queues[self.token] = self.inbox
+
+    def _scatter_payload(self) -> Any:
+        [payload] = self.client.scatter([self.payload_data], hash=False, broadcast=True)
+        return payload
 
     def _declared_resources(self) -> dict[str, dict[str, float]]:
         info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) \
@@ -407,11 +416,11 @@ class DaskExecutor:
         kind = msg.get("kind")
         if kind == "started":
             self.started.add(key)
-            return [("started", task_id, float(msg["time"]), int(msg["pid"]))]
+            return [self._started(task_id, float(msg["time"]), msg)]
         out: list[tuple] = []
         if key not in self.started and msg.get("start_time") is not None:
             # A short task: its worker reports the start with the end, in one event.
-            out.append(("started", task_id, float(msg["start_time"]), int(msg["pid"])))
+            out.append(self._started(task_id, float(msg["start_time"]), msg))
         future = self.active[key][1]
         self._forget(key)
         if kind == "done":
@@ -444,7 +453,9 @@ class DaskExecutor:
                     continue
                 self._forget(key)
                 messages.append(_from_exception(task_id, exc))
-            else:  # cancelled or lost, not by us (we forget what we cancel)
+            elif key not in self.started:  # cancelled or lost, not by us (we forget what
+                lost_unstarted.append((key, task_id, future, None))  # we cancel): a lost worker
+            else:
                 self._forget(key)
                 messages.append(("died", task_id, f"Dask lost it ({status}); was the scheduler "
                                                   f"restarted, or this client cut off?"))
@@ -469,6 +480,13 @@ class DaskExecutor:
                                                   f"({self.client.status})"))
         return messages
 
+    def _started(self, task_id: int, t: float, msg: dict) -> tuple:
+        """The "started" message; with the host and the Dask worker's address that ran the
+        attempt (provenance) when the controller takes them."""
+        if PROVENANCE_IN_STARTED:
+            return ("started", task_id, t, int(msg["pid"]), msg.get("host"), msg.get("worker"))
+        return ("started", task_id, t, int(msg["pid"]))
+
     def _completed(self, task_id: int, future: Any) -> None:
         """Keep the value where it is while consumers need it; let go of inputs no one
         needs any more."""
@@ -487,13 +505,18 @@ class DaskExecutor:
         the controller retries them per ``retries``); those only queued there run elsewhere."""
         began = self._began(key for key, *_ in lost)
         messages: list[tuple] = []
-        for key, task_id, _future, exc in lost:
+        for key, task_id, future, exc in lost:
             done = self.resubmits.get(task_id, 0)
             if key in began or done >= MAX_RESUBMITS or key not in self.submitted:
                 self._forget(key)
-                messages.append(_from_exception(task_id, exc))
+                messages.append(_from_exception(task_id, exc) if exc is not None else (
+                    "died", task_id, f"Dask lost it ({future.status}); was the scheduler "
+                                     f"restarted, or its worker lost?"))
                 continue
             call, wanted, memory = self.submitted[key]
+            if self.payload.status != "finished":  # its every copy was on lost workers
+                with contextlib.suppress(Exception):
+                    self.payload = self._scatter_payload()
             self._forget(key)
             self.resubmits[task_id] = done + 1
             new_key = f"{key.split('~')[0]}~{done + 1}"
@@ -909,8 +932,11 @@ def _run_on_worker(call: TaskCall, memory: dict[int, tuple], payload: tuple) -> 
     token = header["token"]
     io_ = header["io"]
 
+    host = _hostname()
+
     def report(kind: str, **fields: Any) -> None:
-        worker.log_event(TOPIC, {"token": token, "key": key, "kind": kind, **fields})
+        worker.log_event(TOPIC, {"token": token, "key": key, "kind": kind, "host": host,
+                                 "worker": worker.address, **fields})
 
     pool = _pool_for(header, nodes_bytes)
     if pool.storage_error is not None:

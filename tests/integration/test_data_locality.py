@@ -15,7 +15,7 @@ import os
 import pytest
 
 from datatailr import task, workflow
-from datatailr.store.blobs import BlobStore
+from datatailr.scheduler.platform import current_platform
 
 pytestmark = pytest.mark.dask
 
@@ -37,7 +37,7 @@ def make_small():
 @task()
 def forget_stored(storage, *made):
     removed = []
-    for path in glob.glob(os.path.join(storage, "results", "*", "*.pkl")):
+    for path in glob.glob(os.path.join(storage, "results", "**", "*.pkl"), recursive=True):
         os.unlink(path)
         removed.append(os.path.basename(path))
     return sorted(removed)
@@ -76,6 +76,6 @@ def test_consumers_get_values_from_dask_memory_and_change_only_their_copy(
     assert run.result("forget_stored") == ["0.pkl", "1.pkl"]
     assert run.result("doubles_in_place") == (2.0 * SIZE, [1, 2, 3, 4])
     assert [run.result(f"reads_{i}") for i in range(4)] == [(float(SIZE), [1, 2, 3])] * 4
-    blobs = BlobStore(f"local://{storage}")
+    blobs = current_platform().blobs
     assert [blobs.has_result(details["run_id"], t["id"]) for t in details["tasks"]] == [
         False, False, True, True, True, True, True, True]

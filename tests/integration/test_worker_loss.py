@@ -21,7 +21,7 @@ import pytest
 
 from datatailr import task, workflow
 from datatailr.engine import dask_executor
-from datatailr.store.blobs import BlobStore
+from datatailr.scheduler.platform import current_platform
 
 pytestmark = pytest.mark.dask
 
@@ -98,7 +98,8 @@ def test_sigkill_of_a_worker_mid_run_costs_only_its_running_task(home, monkeypat
     details = run.run_details()
     tasks = {t["name"]: t for t in details["tasks"]}
     others = [tasks[f"step_{i}"] for i in range(1, N_TASKS)]
-    assert [(t["state"], t["attempts"]) for t in others] == [("completed", 1)] * (N_TASKS - 1)
+    assert [(t["state"], t["attempts"]) for t in others] == [("completed", 1)] * (N_TASKS - 1), \
+        [t["error"] for t in others]
     assert [run.result(f"step_{i}") for i in range(1, N_TASKS)] == list(range(1, N_TASKS))
     lines = _lines(journal)
     begins = sorted(int(p[1]) for p in lines if p[0] == "begin")
@@ -108,7 +109,8 @@ def test_sigkill_of_a_worker_mid_run_costs_only_its_running_task(home, monkeypat
         assert (run.state, victim["state"], victim["attempts"]) == ("failed", "failed", 1)
         assert victim["error"].startswith(
             "Task crashed: the Dask worker running it died (KilledWorker:")
-        stored = BlobStore(f"local://{tmp_path / 'storage'}")
+        stored = current_platform().blobs
+        assert stored.url == f"local://{tmp_path / 'storage'}"
         assert not stored.has_result(details["run_id"], victim["id"])
         # The victim began once and never ended: its process died with its worker.
         assert (begins, ends) == (list(range(N_TASKS)), list(range(1, N_TASKS)))
