@@ -1,9 +1,12 @@
 """The Dask executor: a run's tasks as tasks of a Dask distributed cluster.
 
 Same semantics as the local executor, on other machines. The controller still walks the DAG
-and hands over ready tasks; each becomes one Dask task (``pure=False``, no Dask-level
-dependencies: inputs travel through the result store, which every worker must reach). The
-run's nodes are cloudpickled once, users' own modules by value, and scattered to the
+and hands over ready tasks; each becomes one Dask task (``pure=False``). Its result is the
+task's value (pickled; the worker never unpickles user objects), kept by Dask on the worker
+that made it while consumers need it: a consumer gets its inputs as Dask dependencies, so
+Dask moves data worker to worker (or not at all), and only inputs of earlier runs are read
+from the result store, which every worker must reach and where every result is also stored
+before its task counts as done. The run's nodes are cloudpickled once, users' own modules by value, and scattered to the
 workers with a small header (the caller's ``sys.path`` and environment, the storage).
 
 On a worker, a Dask task does not run user code in the worker process itself: it hands the

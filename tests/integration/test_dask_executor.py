@@ -260,7 +260,7 @@ def test_an_unreachable_scheduler_is_a_clear_error_and_the_run_fails(home, monke
 @pytest.fixture(scope="module")
 def resource_cluster():
     """One worker process with two threads declaring CPU=1; a lost worker fails its task at
-    once (allowed-failures 0, as docs/cluster.md recommends), without Dask re-running it."""
+    once (allowed-failures 0, which the executor also sets), without Dask re-running it."""
     import logging
 
     import dask
