@@ -658,6 +658,10 @@ class Pickled:
 
     def shared(self) -> list[int]:
         """Its buffers as memfds (made once; the value then lives there, not twice)."""
+        with _SHARE_LOCK:  # two Dask threads may hand the same value to their tasks
+            return self._shared()
+
+    def _shared(self) -> list[int]:
         if self.fds is None:
             import mmap
 
@@ -677,6 +681,9 @@ class Pickled:
             self.fds, self.buffers = fds, buffers
             weakref.finalize(self, _close_fds, fds)
         return self.fds
+
+
+_SHARE_LOCK = threading.Lock()
 
 
 def _close_fds(fds: list[int]) -> None:

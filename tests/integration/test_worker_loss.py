@@ -121,3 +121,55 @@ def test_sigkill_of_a_worker_mid_run_costs_only_its_running_task(home, monkeypat
         assert (begins, ends) == ([0, *range(N_TASKS)], list(range(N_TASKS)))
     time.sleep(0.5)  # nothing of the killed worker goes on running afterwards
     assert _lines(journal) == lines
+
+
+def produce(journal):
+    with open(journal, "a") as f:
+        f.write(f"begin produce {os.getppid()}\n")
+    return 41
+
+
+def wait_for_go(go, journal):
+    with open(journal, "a") as f:
+        f.write(f"begin wait {os.getppid()}\n")
+    while not os.path.exists(go):
+        time.sleep(0.05)
+    return "go"
+
+
+def consume(value, _gate):
+    return value + 1
+
+
+def test_a_value_lost_with_its_worker_is_read_back_from_storage_not_recomputed(
+        home, monkeypatch, tmp_path, losable_cluster):
+    monkeypatch.setenv("DATATAILR_EXECUTOR",
+                       "dask://" + losable_cluster.scheduler_address.split("://")[1])
+    monkeypatch.setenv("DATATAILR_STORAGE_URL", f"local://{tmp_path / 'storage'}")
+    journal, go = tmp_path / "journal", tmp_path / "go"
+    t_produce, t_wait = task()(produce), task(retries=2)(wait_for_go)
+    t_consume = task()(consume)
+
+    @workflow(name="loses a value")
+    def flow():
+        value = t_produce(str(journal))
+        t_consume(value, t_wait(str(go), str(journal)))
+
+    runs = []
+    thread = threading.Thread(target=lambda: runs.append(flow(local_run=True, progress=False)))
+    thread.start()
+    deadline = time.monotonic() + 30
+    lines: list[list[str]] = []
+    while time.monotonic() < deadline and not any(p[:2] == ["begin", "wait"] for p in lines):
+        lines = _lines(journal)
+        time.sleep(0.02)
+    [producer_worker] = [int(p[2]) for p in lines if p[:2] == ["begin", "produce"]]
+    os.kill(producer_worker, signal.SIGKILL)  # the value 41 was only in its memory
+    time.sleep(0.5)
+    go.touch()
+    thread.join(60)
+    assert not thread.is_alive()
+    [run] = runs
+    assert (run.state, run.result("consume")) == ("completed", 42), run.run_details()["error"]
+    produced = [p for p in _lines(journal) if p[:2] == ["begin", "produce"]]
+    assert len(produced) == 1  # never run again: its stored result stood in for it
