@@ -1,9 +1,12 @@
 """The Dask executor: a run's tasks as tasks of a Dask distributed cluster.
 
 Same semantics as the local executor, on other machines. The controller still walks the DAG
-and hands over ready tasks; each becomes one Dask task (``pure=False``, no Dask-level
-dependencies: inputs travel through the result store, which every worker must reach). The
-run's nodes are cloudpickled once, users' own modules by value, and scattered to the
+and hands over ready tasks; each becomes one Dask task (``pure=False``). Its result is the
+task's value (pickled; the worker never unpickles user objects), kept by Dask on the worker
+that made it while consumers need it: a consumer gets its inputs as Dask dependencies, so
+Dask moves data worker to worker (or not at all), and only inputs of earlier runs are read
+from the result store, which every worker must reach and where every result is also stored
+before its task counts as done. The run's nodes are cloudpickled once, users' own modules by value, and scattered to the
 workers with a small header (the caller's ``sys.path`` and environment, the storage).
 
 On a worker, a Dask task does not run user code in the worker process itself: it hands the
@@ -16,11 +19,16 @@ the caller's environment and ``sys.path`` never leak into the worker or into ano
 and a task that is cancelled (timeout, stop, ``fail_after``, or its client went away) is
 killed, not left running in a Dask thread.
 
-Messages out of ``wait`` are the local executor's: ``("started", task_id, time, pid)``,
+Messages out of ``wait`` are the local executor's: ``("started", task_id, time, pid)`` (with
+``host, worker`` after ``pid`` when ``PROVENANCE_IN_STARTED``),
 ``("done", TaskOutcome)``, and ``("died", task_id, why)`` for a child or a Dask worker lost
 mid-task (``KilledWorker``). Workers push them through Dask's event stream as they happen:
 "started" as soon as a task has run for 50 ms (a shorter task's start comes with its end, in
 one event, with the real start time), so a long task shows as running while it runs.
+A lost Dask worker costs only what ran there: its task children die with it (the kernel
+kills them), the tasks that began there are reported "died" (the controller retries them per
+``retries``), and those only queued there are resubmitted elsewhere; Dask itself never
+re-runs a task (the executor sets the scheduler's ``allowed-failures`` to 0).
 ``Resources`` map to Dask worker resources only when the workers declare them
 (``dask worker --resources "CPU=4,MEMORY=16e9"``).
 
@@ -42,6 +50,7 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,7 +63,7 @@ from datatailr.engine.worker import (
     TaskOutcome,
     fork_child,
     prepare_forked_worker,
-    worker_loop,
+    run_task,
 )
 from datatailr.errors import ExecutorError, InvalidArgumentError, StorageError
 from datatailr.pickling import dumps_by_value
@@ -77,6 +86,18 @@ COALESCE_GAP_SECONDS = 0.005
 #: a per-run pool of children untouched this long is dropped (its client died mid-run)
 IDLE_POOL_SECONDS = 600.0
 PROBE_PREFIX = "probes/dask"
+#: "started" messages carry (..., pid, host, worker address) for the task_runs provenance
+#: columns; off while the controller unpacks exactly four fields (engine/controller.py)
+PROVENANCE_IN_STARTED = False
+_NO_DEFAULT = object()
+#: a second topic, subscribed by no one: a worker notes there the key of each task it hands
+#: to a child, so that after a worker's death the client can tell a task that began there
+#: (it failed with its worker: the controller retries it per ``retries``) from one only
+#: queued there (resubmitted elsewhere, never failed for it)
+BEGAN_TOPIC = "datatailr-began"
+#: a task never seen to begin is resubmitted at most this many times after losing its
+#: worker (a worker killed within milliseconds of starting it may not have said so)
+MAX_RESUBMITS = 2
 
 #: environment variables that describe a machine or a process rather than a workflow: the
 #: caller's values are not shipped to workers (everything else is, so tasks see what the
@@ -154,8 +175,24 @@ def get_client(address: str) -> Any:
                 f"Start one (`dask scheduler`, then `dask worker {address}` on each machine), "
                 f"or set DATATAILR_EXECUTOR=local to run on this machine."
             ) from None
+        _no_dask_reruns(client)
         _CLIENTS[key] = client
         return client
+
+
+def _set_allowed_failures(dask_scheduler: Any) -> int:
+    before = int(dask_scheduler.allowed_failures)
+    dask_scheduler.allowed_failures = 0
+    return before
+
+
+def _no_dask_reruns(client: Any) -> None:
+    """Dask re-runs a task whose worker died (up to ``allowed-failures`` times), which would
+    run a datatailr task twice behind its ``retries``. datatailr decides instead: the
+    scheduler it uses fails such a task at once, and the executor resubmits it only if it
+    never began."""
+    with contextlib.suppress(Exception):
+        client.run_on_scheduler(_set_allowed_failures)
 
 
 def _dispatcher(client: Any) -> _Dispatcher:
@@ -223,13 +260,25 @@ class DaskExecutor:
                  client: Any = None) -> None:
         self.address = scheduler_address(address) if client is None else str(address)
         self.client = client if client is not None else get_client(self.address)
+        if client is not None:
+            _no_dask_reruns(client)
+        self.resubmits: dict[int, int] = {}  # task id -> times resubmitted after a lost worker
+        #: key -> what was submitted under it (to submit again under a new key)
+        self.submitted: dict[str, tuple[TaskCall, dict[str, float], dict[int, Any]]] = {}
+        #: completed tasks of this run whose value Dask keeps on the worker that made it:
+        #: task id -> its future, held while some consumer of it has not completed
+        self.results: dict[int, Any] = {}
+        self.consumers: dict[int, set[int]] = {}
         self.nodes = tuple(nodes)
+        for node in self.nodes:
+            for dep in node.data_dependencies:
+                self.consumers.setdefault(dep, set()).add(node.id)
         self.io = io_
         self.token = uuid.uuid4().hex[:16]
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.active: dict[str, tuple[int, Any]] = {}  # dask key -> (task id, future)
         self.key_of: dict[int, str] = {}  # task id -> key of its current attempt
-        self.to_submit: list[tuple[str, TaskCall, dict[str, float]]] = []
+        self.to_submit: list[tuple[str, TaskCall, dict[str, float], dict[int, Any]]] = []
         self.ready: list[tuple] = []  # messages produced on this side (impossible resources)
         self.started: set[str] = set()  # keys whose "started" was reported
         self.finished_unreported: dict[str, float] = {}  # key -> sweep that saw it finished
@@ -252,12 +301,17 @@ class DaskExecutor:
             "sys_path": [p for p in sys.path if p],
             "client_host": _hostname(),
         }
-        # One scattered object per run, on every worker (a lost worker loses no copy).
-        [self.payload] = self.client.scatter([(header, dumps_nodes(self.nodes))], hash=False,
-                                             broadcast=True)
+        # One scattered object per run, on every worker (a lost worker loses no copy; if
+        # every copy is lost, it is scattered again).
+        self.payload_data = (header, dumps_nodes(self.nodes))
+        self.payload = self._scatter_payload()
         self.declared = self._declared_resources()
         self.dispatcher = _dispatcher(self.client)
         self.dispatcher.queues[self.token] = self.inbox
+
+    def _scatter_payload(self) -> Any:
+        [payload] = self.client.scatter([self.payload_data], hash=False, broadcast=True)
+        return payload
 
     def _declared_resources(self) -> dict[str, dict[str, float]]:
         info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) \
@@ -286,26 +340,32 @@ class DaskExecutor:
                     f"worker with --resources.")))
                 return
         self.key_of[call.task_id] = key
-        self.to_submit.append((key, call, wanted))
+        # Inputs this run made and Dask still holds: passed as futures, so Dask moves the
+        # values worker to worker (or not at all); others are read from the storage.
+        memory = {dep: self.results[dep] for dep, where in call.inputs.items()
+                  if where == (call.run_id, dep) and dep in self.results}
+        self.to_submit.append((key, call, wanted, memory))
+        self.submitted[key] = (call, wanted, memory)
 
     def _flush(self) -> None:
         if not self.to_submit:
             return
         batch, self.to_submit = self.to_submit, []
-        groups: dict[tuple, list[tuple[str, TaskCall]]] = {}
-        for key, call, wanted in batch:
-            groups.setdefault(tuple(sorted(wanted.items())), []).append((key, call))
+        groups: dict[tuple, list[tuple[str, TaskCall, dict]]] = {}
+        for key, call, wanted, memory in batch:
+            groups.setdefault(tuple(sorted(wanted.items())), []).append((key, call, memory))
         for wanted_items, items in groups.items():
-            keys = [k for k, _ in items]
+            keys = [k for k, _, _ in items]
             # Loose restrictions to the cluster's own hosts change nothing about where a task
             # may run, but keep Dask from queueing big groups of ready tasks on the scheduler
             # ("root-ish" tasks, handed out one per free thread: a round trip per task);
             # they go to workers at once, and work stealing balances them.
-            futures = self.client.map(_run_on_worker, [c for _, c in items], key=keys,
+            futures = self.client.map(_run_on_worker, [c for _, c, _ in items],
+                                      [m for _, _, m in items], key=keys,
                                       payload=self.payload, pure=False, retries=0,
                                       resources=dict(wanted_items) or None,
                                       workers=self.hosts, allow_other_workers=True)
-            for (key, call), future in zip(items, futures):
+            for (key, call, _), future in zip(items, futures):
                 self.active[key] = (call.task_id, future)
 
     def wait(self, timeout: float | None) -> list[tuple]:
@@ -359,14 +419,18 @@ class DaskExecutor:
         kind = msg.get("kind")
         if kind == "started":
             self.started.add(key)
-            return [("started", task_id, float(msg["time"]), int(msg["pid"]))]
+            return [self._started(task_id, float(msg["time"]), msg)]
         out: list[tuple] = []
         if key not in self.started and msg.get("start_time") is not None:
             # A short task: its worker reports the start with the end, in one event.
-            out.append(("started", task_id, float(msg["start_time"]), int(msg["pid"])))
+            out.append(self._started(task_id, float(msg["start_time"]), msg))
+        future = self.active[key][1]
         self._forget(key)
         if kind == "done":
-            out.append(("done", TaskOutcome(task_id, bool(msg["ok"]), msg.get("start_time"),
+            ok = bool(msg["ok"])
+            if ok:
+                self._completed(task_id, future)
+            out.append(("done", TaskOutcome(task_id, ok, msg.get("start_time"),
                                             float(msg["end_time"]), msg.get("error"))))
         elif kind == "died":
             out.append(("died", task_id, str(msg["why"])))
@@ -377,6 +441,7 @@ class DaskExecutor:
         whose event is late - read after a full sweep period."""
         messages: list[tuple] = []
         fetch: list[tuple[str, int, Any]] = []
+        lost_unstarted: list[tuple[str, int, Any, BaseException | None]] = []
         for key, (task_id, future) in list(self.active.items()):
             status = future.status
             if status == "pending":
@@ -385,16 +450,29 @@ class DaskExecutor:
                 if self.finished_unreported.setdefault(key, self.last_sweep) < self.last_sweep:
                     fetch.append((key, task_id, future))
             elif status == "error":
+                exc = future.exception()
+                if type(exc).__name__ == "KilledWorker" and key not in self.started:
+                    lost_unstarted.append((key, task_id, future, exc))
+                    continue
                 self._forget(key)
-                messages.append(_from_exception(task_id, future.exception()))
-            else:  # cancelled or lost, not by us (we forget what we cancel)
+                messages.append(_from_exception(task_id, exc))
+            elif key not in self.started:  # cancelled or lost, not by us (we forget what
+                lost_unstarted.append((key, task_id, future, None))  # we cancel): a lost worker
+            else:
                 self._forget(key)
                 messages.append(("died", task_id, f"Dask lost it ({status}); was the scheduler "
                                                   f"restarted, or this client cut off?"))
+        if lost_unstarted:
+            messages.extend(self._resubmit_lost(lost_unstarted))
         for key, task_id, future in fetch:
             self._forget(key)
             try:
-                messages.extend(_from_result(task_id, future.result(timeout=30)))
+                # Only the status comes here: the value stays on its worker.
+                status_future = self.client.submit(_status_of, future, pure=False)
+                result = status_future.result(timeout=30)
+                if result[0] == "done" and result[1].ok:
+                    self._completed(task_id, future)
+                messages.extend(_from_result(task_id, result))
             except Exception as exc:  # noqa: BLE001
                 messages.append(_from_exception(task_id, exc))
         if self.client.status not in ("running", "connecting", "newly-created"):
@@ -405,8 +483,63 @@ class DaskExecutor:
                                                   f"({self.client.status})"))
         return messages
 
+    def _started(self, task_id: int, t: float, msg: dict) -> tuple:
+        """The "started" message; with the host and the Dask worker's address that ran the
+        attempt (provenance) when the controller takes them."""
+        if PROVENANCE_IN_STARTED:
+            return ("started", task_id, t, int(msg["pid"]), msg.get("host"), msg.get("worker"))
+        return ("started", task_id, t, int(msg["pid"]))
+
+    def _completed(self, task_id: int, future: Any) -> None:
+        """Keep the value where it is while consumers need it; let go of inputs no one
+        needs any more."""
+        if self.consumers.get(task_id):
+            self.results[task_id] = future
+        for dep in self.nodes[task_id].data_dependencies:
+            waiting = self.consumers.get(dep)
+            if waiting is not None:
+                waiting.discard(task_id)
+                if not waiting:
+                    self.results.pop(dep, None)
+
+    def _resubmit_lost(self, lost: list[tuple[str, int, Any, BaseException | None]]
+                       ) -> list[tuple]:
+        """Tasks whose Dask worker died: those that began there died with it (reported, so
+        the controller retries them per ``retries``); those only queued there run elsewhere."""
+        began = self._began(key for key, *_ in lost)
+        messages: list[tuple] = []
+        for key, task_id, future, exc in lost:
+            done = self.resubmits.get(task_id, 0)
+            if key in began or done >= MAX_RESUBMITS or key not in self.submitted:
+                self._forget(key)
+                messages.append(_from_exception(task_id, exc) if exc is not None else (
+                    "died", task_id, f"Dask lost it ({future.status}); was the scheduler "
+                                     f"restarted, or its worker lost?"))
+                continue
+            call, wanted, memory = self.submitted[key]
+            if self.payload.status != "finished":  # its every copy was on lost workers
+                with contextlib.suppress(Exception):
+                    self.payload = self._scatter_payload()
+            self._forget(key)
+            self.resubmits[task_id] = done + 1
+            new_key = f"{key.split('~')[0]}~{done + 1}"
+            self.key_of[task_id] = new_key
+            self.to_submit.append((new_key, call, wanted, memory))
+            self.submitted[new_key] = (call, wanted, memory)
+        self._flush()
+        return messages
+
+    def _began(self, keys: Any) -> set[str]:
+        wanted = set(keys)
+        try:
+            events = self.client.get_events(BEGAN_TOPIC)
+        except Exception:  # noqa: BLE001 - unknown: take none as begun
+            return set()
+        return {msg for _when, msg in events if msg in wanted}
+
     def _forget(self, key: str) -> None:
         task_id, _future = self.active.pop(key)
+        self.submitted.pop(key, None)
         self.started.discard(key)
         self.finished_unreported.pop(key, None)
         if self.key_of.get(task_id) == key:
@@ -418,6 +551,7 @@ class DaskExecutor:
         if key is None:
             return
         self.to_submit = [item for item in self.to_submit if item[0] != key]
+        self.submitted.pop(key, None)
         entry = self.active.get(key)
         if entry is not None:
             self._forget(key)
@@ -425,6 +559,8 @@ class DaskExecutor:
 
     def shutdown(self) -> None:
         futures = [f for _, f in self.active.values()]
+        self.results.clear()
+        self.submitted.clear()
         self.active.clear()
         self.key_of.clear()
         self.to_submit.clear()
@@ -454,6 +590,10 @@ def _hostname() -> str:
     return socket.gethostname()
 
 
+def _status_of(result: tuple) -> tuple:
+    return result[:2]
+
+
 def _from_result(task_id: int, result: Any) -> list[tuple]:
     kind = result[0]
     if kind == "done":
@@ -475,7 +615,152 @@ def _from_exception(task_id: int, exc: BaseException | None) -> tuple:
 
 # -- the worker side ----------------------------------------------------------------------
 # Everything below runs in a Dask worker process. The worker unpickles only the header and
-# the nodes' bytes; user code is unpickled in the forked children.
+# the nodes' bytes; user code is unpickled in the forked children. A task's value lives in
+# the worker as ``Pickled`` bytes (Dask's result of the task), never as the user's object.
+
+#: an input larger than this is not sent down a pipe: the worker keeps it in shared memory
+#: (a memfd, made once per value) and hands the task's process that; the process maps it
+#: copy-on-write, so it reads without a copy and what it changes stays its own
+SHARE_BYTES = 1 << 20
+#: idle children of one run's pool on one worker beyond this are ended
+MAX_IDLE_CHILDREN = 4
+
+
+class Pickled:
+    """A task's value as the worker keeps it for its consumers: cloudpickle's protocol-5
+    stream with its large buffers (arrays, frames) out of band, so a consumer loads them
+    without a copy."""
+
+    __slots__ = ("head", "buffers", "fds", "__weakref__")
+
+    def __init__(self, head: bytes, buffers: list) -> None:
+        self.head = head
+        self.buffers = buffers
+        self.fds: list[int] | None = None
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        # Out of band when Dask moves it between workers (protocol 5): no copy here.
+        return (Pickled, (self.head, [pickle.PickleBuffer(b) for b in self.buffers]))
+
+    def __sizeof__(self) -> int:  # what Dask counts (dask.sizeof falls back to getsizeof)
+        return 64 + len(self.head) + sum(memoryview(b).nbytes for b in self.buffers)
+
+    def loads(self) -> Any:
+        return pickle.loads(self.head, buffers=self.buffers)
+
+    @staticmethod
+    def dumps(value: Any) -> tuple[bytes, list[memoryview]]:
+        import cloudpickle
+
+        buffers: list[pickle.PickleBuffer] = []
+        head = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        return head, [b.raw() for b in buffers]
+
+    def shared(self) -> list[int]:
+        """Its buffers as memfds (made once; the value then lives there, not twice)."""
+        with _SHARE_LOCK:  # two Dask threads may hand the same value to their tasks
+            return self._shared()
+
+    def _shared(self) -> list[int]:
+        if self.fds is None:
+            import mmap
+
+            fds: list[int] = []
+            buffers: list[Any] = []
+            for buffer in self.buffers:
+                view = memoryview(buffer).cast("B")
+                fd = os.memfd_create("datatailr-value", os.MFD_CLOEXEC)
+                fds.append(fd)
+                if view.nbytes:
+                    os.ftruncate(fd, view.nbytes)
+                    shared = mmap.mmap(fd, view.nbytes, flags=mmap.MAP_SHARED)
+                    shared[:] = view
+                    buffers.append(shared)
+                else:
+                    buffers.append(bytearray())
+            self.fds, self.buffers = fds, buffers
+            weakref.finalize(self, _close_fds, fds)
+        return self.fds
+
+
+_SHARE_LOCK = threading.Lock()
+
+
+def _close_fds(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _can_share() -> bool:
+    return hasattr(os, "memfd_create")
+
+
+def _send_shared(conn: Any, shared: dict[tuple[int, int], Pickled]) -> None:
+    """After the call: each shared value's head and buffer sizes, then their memfds."""
+    from multiprocessing.reduction import sendfds
+
+    conn.send({where: (v.head, [memoryview(b).nbytes for b in v.buffers])
+               for where, v in shared.items()})
+    fds = [fd for v in shared.values() for fd in v.shared()]
+    if fds:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sendfds(sock, fds)
+
+
+def _recv_shared(conn: Any) -> dict[tuple[int, int], Pickled]:
+    """In the child: the shared values, each buffer mapped copy-on-write."""
+    import mmap
+    from multiprocessing.reduction import recvfds
+
+    meta = conn.recv()
+    count = sum(len(sizes) for _head, sizes in meta.values())
+    if not count:
+        return {where: Pickled(head, [bytearray() for _ in sizes])
+                for where, (head, sizes) in meta.items()}
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        fds = list(recvfds(sock, count))
+    values: dict[tuple[int, int], Pickled] = {}
+    try:
+        for where, (head, sizes) in meta.items():
+            buffers: list = []
+            for size in sizes:
+                fd = fds.pop(0)
+                buffers.append(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE,
+                                         prot=mmap.PROT_READ | mmap.PROT_WRITE)
+                               if size else bytearray())
+                os.close(fd)
+            values[where] = Pickled(head, buffers)
+    finally:
+        _close_fds(fds)
+    return values
+
+
+class _MemoryIO:
+    """A child's TaskIO: inputs from memory where Dask brought them, else from the storage;
+    the result stored as usual and kept for the worker as ``Pickled``."""
+
+    def __init__(self, io_: Any, memory: dict[tuple[int, int], Pickled]) -> None:
+        self.io = io_
+        self.memory = memory
+        self.saved: tuple[bytes, list[memoryview]] | None = None
+
+    def load_result(self, run_id: int, task_id: int, default: Any = _NO_DEFAULT) -> Any:
+        found = self.memory.get((run_id, task_id))
+        if found is not None:
+            return found.loads()
+        if default is _NO_DEFAULT:
+            return self.io.load_result(run_id, task_id)
+        return self.io.load_result(run_id, task_id, default)
+
+    def save_result(self, run_id: int, task_id: int, value: Any) -> None:
+        self.io.save_result(run_id, task_id, value)  # the truth first: stored, then done
+        with contextlib.suppress(Exception):  # stored but not keepable: consumers read it
+            self.saved = Pickled.dumps(value)
+
+    def log_files(self, run_id: int, task_id: int) -> Any:
+        return self.io.log_files(run_id, task_id)
+
 
 class _Child:
     __slots__ = ("pid", "conn", "key")
@@ -538,11 +823,15 @@ class _Pool:
         with self.lock:
             self.busy.pop(child.key or "", None)
             child.key = None
-            self.idle.append(child)
             self.last_used = time.monotonic()
+            self.idle.append(child)
+            extra = self.idle[:-MAX_IDLE_CHILDREN] if len(self.idle) > MAX_IDLE_CHILDREN \
+                else []
+        for old in extra:
+            self.discard(old, kill=False)
 
     def discard(self, child: _Child, kill: bool) -> int:
-        """Forget a child (dead, or to be killed); returns its wait status."""
+        """Forget a child (dead, idle, or to be killed); returns its wait status."""
         with self.lock:
             self.busy.pop(child.key or "", None)
             with contextlib.suppress(ValueError):
@@ -550,6 +839,9 @@ class _Pool:
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
+        else:
+            with contextlib.suppress(OSError):
+                child.conn.send(None)  # an idle child exits when told
         with contextlib.suppress(OSError):
             child.conn.close()
         status = 0
@@ -561,8 +853,9 @@ class _Pool:
         # One fork at a time per process: a child must not inherit another child's pipe end
         # (its death would then go unnoticed).
         with _FORK_LOCK:
+            parent = os.getpid()
             pid, parent_conn = fork_child(
-                lambda conn: _child_main(conn, self.header, self.nodes_bytes))
+                lambda conn: _child_main(conn, self.header, self.nodes_bytes, parent))
         return _Child(pid, parent_conn)
 
     def close(self) -> None:
@@ -626,31 +919,62 @@ def _was_cancelled(worker: Any, key: str) -> bool:
     return ts is None or ts.state in ("cancelled", "released", "forgotten")
 
 
-def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
-    """The Dask task: run ``call`` in a child of this worker; return what happened to it."""
+def _already_stored(io_: Any, call: TaskCall) -> Pickled | None:
+    """The stored result of this task in this run, if any: Dask recomputing a value lost with
+    its worker, or an attempt that stored its result just before its worker died. The task
+    is never run again for it: the storage is the truth."""
+    try:
+        data = io_.get_bytes(io_.result_key(call.run_id, call.task_id))
+    except Exception:  # noqa: BLE001 - unreachable storage is reported by the run itself
+        return None
+    return None if data is None else Pickled(data, [])
+
+
+def _run_on_worker(call: TaskCall, memory: dict[int, tuple], payload: tuple) -> tuple:
+    """The Dask task: run ``call`` in a child of this worker. Returns (what happened, its
+    details, the value as ``Pickled`` for consumers or None). ``memory``: dependency id ->
+    that dependency's Dask result, for inputs Dask brought here."""
     from distributed import get_worker
 
     header, nodes_bytes = payload
     worker = get_worker()
     key = str(worker.get_current_task())  # we gave every task a string key
     token = header["token"]
+    io_ = header["io"]
+
+    host = _hostname()
 
     def report(kind: str, **fields: Any) -> None:
-        worker.log_event(TOPIC, {"token": token, "key": key, "kind": kind, **fields})
+        worker.log_event(TOPIC, {"token": token, "key": key, "kind": kind, "host": host,
+                                 "worker": worker.address, **fields})
 
     pool = _pool_for(header, nodes_bytes)
     if pool.storage_error is not None:
         outcome = TaskOutcome(call.task_id, False, None, time.time(), pool.storage_error)
         report("done", ok=False, start_time=None, end_time=outcome.end_time,
                error=outcome.error)
-        return ("done", outcome)
+        return ("done", outcome, None)
+    stored = _already_stored(io_, call)
+    if stored is not None:
+        outcome = TaskOutcome(call.task_id, True, None, time.time(), None)
+        report("done", ok=True, start_time=None, end_time=outcome.end_time, error=None)
+        return ("done", outcome, stored)
+    values: dict[tuple[int, int], Pickled] = {}
+    for dep, result in memory.items():
+        if result is not None and isinstance(result[2], Pickled):
+            values[call.inputs[dep]] = result[2]
+    shared = {where: v for where, v in values.items()
+              if _can_share() and v.__sizeof__() > SHARE_BYTES}
+    sent = {where: v for where, v in values.items() if where not in shared}
     child = pool.acquire(key)
     if child is None:
-        return ("cancelled",)
+        return ("cancelled", None, None)
     started: tuple | None = None  # ("started", task_id, time, pid) from the child
     relay_at = 0.0
+    worker.log_event(BEGAN_TOPIC, key)
     try:
-        child.conn.send(call)
+        child.conn.send((call, sent))
+        _send_shared(child.conn, shared)
         while True:
             wait = CANCEL_POLL_SECONDS
             if started is not None:
@@ -660,26 +984,34 @@ def _run_on_worker(call: TaskCall, payload: tuple) -> tuple:
                 if msg[0] == "started":
                     started, relay_at = msg, time.monotonic() + STARTED_DELAY_SECONDS
                     continue
-                outcome = msg[1]
+                _, outcome, head, sizes, unwritten = msg
+                buffers = []
+                for size in sizes:
+                    buffer = bytearray(size)
+                    child.conn.recv_bytes_into(buffer)
+                    buffers.append(buffer)
+                if unwritten is not None:  # the child could not write the task's stderr
+                    _append_stderr(io_, call, unwritten)
                 pool.release(child)
                 report("done", ok=outcome.ok, start_time=outcome.start_time,
                        end_time=outcome.end_time, error=outcome.error, pid=child.pid)
-                return ("done", outcome)
+                value = Pickled(head, buffers) if head is not None else None
+                return ("done", outcome, value)
             if started is not None and time.monotonic() >= relay_at:
                 report("started", time=started[2], pid=started[3])
                 started = None
             if _was_cancelled(worker, key):
                 pool.discard(child, kill=True)
-                _salvage_logs(header["io"], child.pid, call)
-                return ("cancelled",)
+                _salvage_logs(io_, child.pid, call)
+                return ("cancelled", None, None)
     except (EOFError, OSError):
-        status = pool.discard(child, kill=False)
-        _salvage_logs(header["io"], child.pid, call)
+        status = pool.discard(child, kill=True)
+        _salvage_logs(io_, child.pid, call)
         why = (f"the worker process running it {describe_exit(status)} (pid {child.pid}, "
                f"on Dask worker {worker.address})")
         report("died", why=why, pid=child.pid,
                start_time=started[2] if started is not None else None)
-        return ("died", why)
+        return ("died", why, None)
 
 
 def _salvage_logs(io_: Any, pid: int, call: TaskCall) -> None:
@@ -689,6 +1021,12 @@ def _salvage_logs(io_: Any, pid: int, call: TaskCall) -> None:
     if salvage is not None:
         with contextlib.suppress(Exception):
             salvage(pid, call.run_id, call.task_id)
+
+
+def _append_stderr(io_: Any, call: TaskCall, text: str) -> None:
+    with contextlib.suppress(Exception), io_.log_files(call.run_id, call.task_id) as (_o, err):
+        with open(err, "a") as f:
+            f.write(text)
 
 
 def _detach_inherited_sockets(keep: int) -> None:
@@ -714,37 +1052,103 @@ def _detach_inherited_sockets(keep: int) -> None:
         os.close(devnull)
 
 
-def _child_main(conn: Any, header: dict, nodes_bytes: bytes) -> None:
-    gc.freeze()  # objects inherited from the worker are never collected (nor closed) here
-    _detach_inherited_sockets(conn.fileno())
-    prepare_forked_worker()
-    os.environ.update(header["env"])
-    for entry in header["sys_path"]:  # after the worker's own: its packages win
-        if entry not in sys.path and os.path.exists(entry):
-            sys.path.append(entry)
+def _die_with_parent(parent: int) -> None:
+    """A task child ends when its Dask worker does (Linux: the kernel kills it), so a lost
+    worker's tasks never go on running, storing results that their run has failed."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the worker died before that took effect
+        os._exit(1)
+
+
+def _child_main(conn: Any, header: dict, nodes_bytes: bytes, parent: int) -> None:
+    """A task child's life. Whatever fails before the first task runs (loading the code,
+    reaching the storage) fails each task it is given, with the reason in the task's stderr
+    log - never a bare "exited with code 1"."""
     io_ = header["io"]
+    _die_with_parent(parent)
+    try:
+        gc.freeze()  # objects inherited from the worker are never collected (nor closed) here
+        _detach_inherited_sockets(conn.fileno())
+        prepare_forked_worker()
+        os.environ.update(header["env"])
+        for entry in header["sys_path"]:  # after the worker's own: its packages win
+            if entry not in sys.path and os.path.exists(entry):
+                sys.path.append(entry)
+    except BaseException as exc:  # noqa: BLE001
+        _serve_unloadable(conn, io_, exc, "while preparing a task process")
+        return
     try:
         nodes = pickle.loads(nodes_bytes)
     except BaseException as exc:  # noqa: BLE001 - e.g. a module missing on this machine
-        _serve_unloadable(conn, io_, exc)
+        _serve_unloadable(conn, io_, exc, "while loading the workflow's code",
+                          "; install the missing packages there")
         return
-    worker_loop(conn, nodes, io_)
+    _serve(conn, nodes, io_)
 
 
-def _serve_unloadable(conn: Any, io_: Any, exc: BaseException) -> None:
-    """The run's code cannot be loaded on this worker: every task it gets fails saying why."""
-    error = (f"{type(exc).__name__}: {exc} (while loading the workflow's code on Dask worker "
-             f"{_hostname()}; install the missing packages there)")
+def _serve(conn: Any, nodes: tuple[NodeSpec, ...], io_: Any) -> None:
+    """Run the task calls the worker sends until it sends None or goes away; each result
+    goes to the storage and, as ``Pickled``, back to the worker for its consumers."""
+    while True:
+        try:
+            msg = conn.recv()
+            if msg is None:
+                return
+            call, sent = msg
+            memory = {**sent, **_recv_shared(conn)}
+        except (EOFError, OSError):
+            return
+        if not _run_and_send(conn, nodes, io_, call, memory):
+            return
+
+
+def _run_and_send(conn: Any, nodes: tuple[NodeSpec, ...], io_: Any, call: TaskCall,
+                  memory: dict[tuple[int, int], Pickled]) -> bool:
+    def started(t: float) -> None:
+        conn.send(("started", call.task_id, t, os.getpid()))
+
+    mio = _MemoryIO(io_, memory)
+    outcome = run_task(nodes[call.task_id], call, mio, started)
+    head, buffers = mio.saved if outcome.ok and mio.saved is not None else (None, [])
+    try:
+        conn.send(("done", outcome, head, [b.nbytes for b in buffers], None))
+        for buffer in buffers:
+            conn.send_bytes(buffer)
+    except (BrokenPipeError, OSError):
+        return False
+    return True
+
+
+def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
+                      advice: str = "") -> None:
+    """This child cannot run the run's tasks: every task it gets fails saying why, the
+    traceback in the task's stderr (written by the worker if this child cannot reach the
+    storage itself)."""
+    error = f"{type(exc).__name__}: {exc} ({doing} on Dask worker {_hostname()}{advice})"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     while True:
         try:
-            call = conn.recv()
+            msg = conn.recv()
         except (EOFError, OSError):
             return
-        if call is None:
+        if msg is None:
             return
+        call = msg[0]
+        with contextlib.suppress(Exception):
+            _recv_shared(conn)  # mapped and dropped: this child runs nothing
+        unwritten: str | None = text
         with contextlib.suppress(Exception), \
                 io_.log_files(call.run_id, call.task_id) as (_out, err):
             with open(err, "a") as f:
                 f.write(text)
-        conn.send(("done", TaskOutcome(call.task_id, False, None, time.time(), error)))
+            unwritten = None
+        outcome = TaskOutcome(call.task_id, False, None, time.time(), error)
+        try:
+            conn.send(("done", outcome, None, [], unwritten))
+        except OSError:
+            return

@@ -205,6 +205,9 @@ class Agent:
     # -- one turn -------------------------------------------------------------------------
     def tick(self) -> None:
         now = self.now()
+        from datatailr.scheduler import services
+
+        services.tick(self, now)  # services and apps: started, watched, restarted, stopped
         self.reap()
         self.fire_schedules(now)
         self.start_pending()
@@ -232,6 +235,9 @@ class Agent:
                                              "The process that started it died before it ran.")
                 else:
                     self.meta.release_claim(run["run_id"])
+        from datatailr.scheduler import services
+
+        services.recover(self)  # adopt service/app processes that outlived the last agent
 
     def reconcile(self) -> None:
         """Running runs of this host whose process is gone become ``unknown``."""

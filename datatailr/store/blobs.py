@@ -1,10 +1,17 @@
 """Blob storage: task results, task logs and frozen workflow code, under one URL.
 
 The default URL is a folder in DATATAILR_HOME, served by plain file calls (the fast path);
-any other fsspec URL (``memory://``, ``s3://bucket/prefix``, ``file:///shared``) goes through
-fsspec. Writes are atomic where the backend allows (write a temporary name, then rename):
-a reader sees a whole result or none. Picklable (it holds only its URL), so workers in other
-processes and on other machines get their own copy. Must not know about SQL.
+any other fsspec URL (``memory://``, ``s3://bucket/prefix``, ``gs://``, ``abfs://``,
+``file:///shared``) goes through fsspec. Writes are atomic: an object store's PUT is (a whole
+object or none), other backends write a temporary name, then rename; a reader sees a whole
+result or none. Picklable (it holds only its URL), so workers in other processes and on other
+machines get their own copy. Must not know about SQL.
+
+A filesystem object is per process: async backends (s3fs, gcsfs, adlfs) hold an event loop,
+a thread and open connections that a forked child does not have, and refuse to be used there
+("This class is not fork-safe"). So the filesystem remembers the pid that made it, and a
+forked worker that reaches it makes its own (fsspec drops its instance cache in a forked
+child; its global loop lock is reset too).
 
 Layout under the root, where ``<S>/`` is the metadata store's id (so a database recreated
 beside old storage never writes into, or reads, an old run's files; stores made before ids
@@ -33,6 +40,41 @@ from datatailr.errors import StorageError
 
 _MISSING = object()
 _SPOOL_PREFIX = "datatailr-logs-"
+#: backends where one PUT makes the whole object visible at once (no rename needed, and a
+#: rename would be a copy): written in place
+_OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss",
+                            "memory"})
+_FORK_HOOK: list[bool] = []
+
+
+def _reset_fsspec_after_fork() -> None:
+    """In a forked child: fsspec's own hook resets its loop and thread but not the lock that
+    guards making them, which another thread may have held at the fork."""
+    with contextlib.suppress(Exception):
+        import fsspec.asyn
+
+        fsspec.asyn.reset_lock()
+
+
+def _filesystem(url: str) -> tuple[Any, str]:
+    import fsspec
+
+    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
+        _FORK_HOOK.append(True)
+        os.register_at_fork(after_in_child=_reset_fsspec_after_fork)
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        raise StorageError(
+            f"DATATAILR_STORAGE_URL={url!r} needs a package that is not installed here: "
+            f"{exc}. Install it on every machine that runs tasks (s3:// needs s3fs, gs:// "
+            f"gcsfs, abfs:// adlfs)."
+        ) from exc
+    except Exception as exc:
+        raise StorageError(
+            f"Cannot reach result storage {url!r}: {type(exc).__name__}: {exc}. Check "
+            f"DATATAILR_STORAGE_URL and that this machine can reach it."
+        ) from exc
 
 
 class UnpicklableResultError(Exception):
@@ -49,6 +91,9 @@ class BlobStore:
         self.namespace = namespace
         self._ns = f"{namespace}/" if namespace else ""
         self._fs: Any = None
+        self._fs_pid = 0
+        self._root = ""
+        self._object_store = False
         self._folders: set[str] = set()
 
     def __getstate__(self) -> dict:
@@ -77,16 +122,13 @@ class BlobStore:
     # -- generic bytes --------------------------------------------------------------------
     @property
     def fs(self) -> Any:
-        if self._fs is None:
-            import fsspec
-
-            try:
-                self._fs, self._root = fsspec.core.url_to_fs(self.url)
-            except Exception as exc:
-                raise StorageError(
-                    f"Cannot reach result storage {self.url!r}: {exc}. Check "
-                    f"DATATAILR_STORAGE_URL and that this machine can reach it."
-                ) from exc
+        """This process's filesystem for the URL (made again in a forked child)."""
+        pid = os.getpid()
+        if self._fs is None or self._fs_pid != pid:
+            fs, root = _filesystem(self.url)
+            protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+            self._object_store = bool(_OBJECT_STORES.intersection(protocols))
+            self._fs, self._root, self._fs_pid = fs, root, pid
         return self._fs
 
     def path(self, key: str) -> str:
@@ -118,19 +160,27 @@ class BlobStore:
         else:
             try:
                 final = self.path(key)
+                fs = self.fs
+                if self._object_store:
+                    # One PUT of the whole object: nothing is visible if writing fails.
+                    buffer = io.BytesIO()
+                    yield buffer  # type: ignore[misc]
+                    fs.pipe_file(final, buffer.getvalue())
+                    return
                 tmp = f"{final}.part-{os.getpid()}"
-                self.fs.makedirs(os.path.dirname(final), exist_ok=True)
-                with self.fs.open(tmp, "wb") as f:
+                fs.makedirs(os.path.dirname(final), exist_ok=True)
+                with fs.open(tmp, "wb") as f:
                     yield f
                 try:
-                    self.fs.mv(tmp, final)
+                    fs.mv(tmp, final)
                 except Exception:  # backends without rename: write in place
-                    self.fs.pipe_file(final, self.fs.cat_file(tmp))
-                    self.fs.rm_file(tmp)
+                    fs.pipe_file(final, fs.cat_file(tmp))
+                    fs.rm_file(tmp)
             except StorageError:
                 raise
             except (OSError, ValueError) as exc:
-                raise StorageError(f"Cannot write {key!r} to {self.url!r}: {exc}") from exc
+                raise StorageError(f"Cannot write {key!r} to {self.url!r}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
 
     def _makedirs(self, folder: str) -> None:
         # A worker writes many results and logs into a few folders: ask the disk once each.
@@ -202,10 +252,11 @@ class BlobStore:
         A result that is there but cannot be read is a ``StorageError`` naming its path."""
         key = self.result_key(run_id, task_id)
         try:
-            if self.local:
-                f = open(self.path(key), "rb")
-            else:
-                f = self.fs.open(self.path(key), "rb")
+            if not self.local:
+                # One GET of the whole object (pickle's many small reads would each be a
+                # ranged request on an object store).
+                return pickle.loads(self.fs.cat_file(self.path(key)))
+            f = open(self.path(key), "rb")
         except FileNotFoundError:
             if default is _MISSING:
                 raise KeyError(key) from None

@@ -46,8 +46,11 @@ class Lab:
         for d in (self.root, self.home, self.dt_home, self.config / "labconfig"):
             d.mkdir(parents=True, exist_ok=True)
         # The "get notified about Jupyter news?" toast covers the page (recipe section 1).
+        # A source extension someone installed in the venv (dash's) asks for a lab build in a
+        # modal dialog that covers the page: no build checks in tests.
         (self.config / "labconfig" / "page_config.json").write_text(json.dumps(
-            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True},
+             "buildCheck": False, "buildAvailable": False}))
         self.token = secrets.token_hex(16)
         self.port = _free_port()
         self.env = {

@@ -1,11 +1,15 @@
-"""Servers for the integration suite: a real PostgreSQL and a Dask LocalCluster.
+"""Servers for the integration suite: a real PostgreSQL, an S3 server and a Dask LocalCluster.
 
 PostgreSQL: with DATATAILR_TEST_POSTGRES_URL set (a CI service), that server is used;
 otherwise ``initdb`` + ``pg_ctl`` from the Debian packages start a throwaway server for the
 session, listening on a free port of 127.0.0.1 only, its data in a temporary folder. Postgres
 refuses to run as root, so as root the server runs as ``nobody`` (through ``runuser``).
-Each test gets a fresh schema. Dask: one LocalCluster with two process workers for the
-session. ``configure`` points a test's home at one of the four configurations.
+Each test gets a fresh schema. S3: moto's server (``moto_server`` from PyPI) as a separate
+process on a free port of 127.0.0.1, with one bucket; its endpoint and (dummy) credentials go
+into this process's environment for the session, before the Dask workers start, so workers
+reach it as they would reach a real bucket with ``AWS_*`` variables. Dask: one LocalCluster
+with two process workers for the session. ``configure`` points a test's home at one of the
+configurations.
 """
 
 from __future__ import annotations
@@ -17,19 +21,22 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-CONFIGURATIONS = ("local", "dask", "postgres", "all")
+CONFIGURATIONS = ("local", "dask", "postgres", "all", "s3", "s3-dask")
 PG_USER = "nobody"
 
 
 def config_param(name: str):
     marks = {"local": [], "dask": [pytest.mark.dask], "postgres": [pytest.mark.postgres],
-             "all": [pytest.mark.dask, pytest.mark.postgres]}[name]
+             "all": [pytest.mark.dask, pytest.mark.postgres], "s3": [pytest.mark.s3],
+             "s3-dask": [pytest.mark.s3, pytest.mark.dask]}[name]
     return pytest.param(name, marks=marks, id=name)
 
 
@@ -167,10 +174,95 @@ def postgres_database(postgres_admin_url):
     return make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+class _S3Server:
+    """moto's S3 server in its own process on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.folder = Path(tempfile.mkdtemp(prefix="datatailr-s3-"))
+        self.log = self.folder / "server.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        server = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+        if not os.path.exists(server):
+            pytest.skip("moto's S3 server is not installed: pip install 'moto[server]'")
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(self.port)],
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto_server exited:\n{self.log.read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=0.5):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"moto_server did not listen in 30 s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: what a machine with access to the bucket has in its environment (here: the test server)
+S3_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                  "AWS_DEFAULT_REGION": "us-east-1"}
+S3_BUCKET = "datatailr-tests"
+
+
 @pytest.fixture(scope="session")
-def dask_cluster():
+def s3_server():
+    """A real S3-compatible server for the session, with the bucket ``S3_BUCKET``; its
+    endpoint and credentials are set in ``os.environ`` (and so reach every process started
+    after it: Dask workers, agents, runners). Yields the endpoint URL."""
+    pytest.importorskip("s3fs")
+    server = _S3Server()
+    server.start()
+    environment = {**S3_ENVIRONMENT, "AWS_ENDPOINT_URL": server.endpoint}
+    saved = {k: os.environ.get(k) for k in environment}
+    os.environ.update(environment)
+    try:
+        import boto3
+
+        boto3.client("s3", endpoint_url=server.endpoint).create_bucket(Bucket=S3_BUCKET)
+        yield server.endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server):
+    """A fresh prefix of the session's bucket, as a DATATAILR_STORAGE_URL."""
+    return f"s3://{S3_BUCKET}/t-{uuid.uuid4().hex[:12]}"
+
+
+def _session_s3(request) -> None:
+    """Start the S3 server before the Dask workers when this session's tests use it, so the
+    workers' environment reaches it (as every machine's would reach a real bucket)."""
+    if any(item.get_closest_marker("s3") for item in request.session.items):
+        request.getfixturevalue("s3_server")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(request):
     """A LocalCluster of two worker processes (one thread each), for the whole session."""
     import logging
+
+    _session_s3(request)
 
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -195,12 +287,14 @@ def configure(monkeypatch, request, tmp_path):
 
     def apply(name: str) -> dict:
         settings = {}
-        if name in ("dask", "all"):
+        if name in ("dask", "all", "s3-dask"):
             cluster = request.getfixturevalue("dask_cluster")
             host_port = cluster.scheduler_address.split("://", 1)[1]
             settings["DATATAILR_EXECUTOR"] = f"dask://{host_port}"
             # Through fsspec (not the plain-folder fast path), as an object store would be.
             settings["DATATAILR_STORAGE_URL"] = f"local://{tmp_path / 'shared-storage'}"
+        if name in ("s3", "s3-dask"):
+            settings["DATATAILR_STORAGE_URL"] = request.getfixturevalue("s3_url")
         if name in ("postgres", "all"):
             settings["DATATAILR_DB_URL"] = request.getfixturevalue("postgres_url")
         for key, value in settings.items():

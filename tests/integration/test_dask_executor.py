@@ -127,6 +127,29 @@ def test_started_comes_while_the_task_runs_and_done_after_with_the_result_stored
 
 
 @pytest.mark.dask
+def test_started_names_the_host_and_the_dask_worker_that_ran_the_attempt(
+        dask_cluster, tmp_path, monkeypatch):
+    monkeypatch.setattr(dask_executor, "PROVENANCE_IN_STARTED", True)
+
+    def body():
+        sleeper(0.3).alias("long")  # its start is reported while it runs
+        sleeper(0).alias("short")  # its start comes with its end
+
+    ex, _ = _executor(dask_cluster, tmp_path, body)
+    try:
+        ex.submit(_call(0))
+        ex.submit(_call(1))
+        messages = _collect(ex, lambda m: sum(x[0] == "done" for x in m) == 2)
+    finally:
+        ex.shutdown()
+    workers = set(dask_cluster.scheduler_info["workers"])
+    started = sorted(m for m in messages if m[0] == "started")
+    assert [(m[1], len(m), m[4]) for m in started] == [(0, 6, socket.gethostname()),
+                                                       (1, 6, socket.gethostname())]
+    assert {m[5] for m in started} <= workers and all(m[5] for m in started)
+
+
+@pytest.mark.dask
 def test_cancel_kills_the_process_running_the_task(dask_cluster, tmp_path):
     def body():
         sleeper(60)
@@ -237,7 +260,7 @@ def test_an_unreachable_scheduler_is_a_clear_error_and_the_run_fails(home, monke
 @pytest.fixture(scope="module")
 def resource_cluster():
     """One worker process with two threads declaring CPU=1; a lost worker fails its task at
-    once (allowed-failures 0, as docs/cluster.md recommends), without Dask re-running it."""
+    once (allowed-failures 0, which the executor also sets), without Dask re-running it."""
     import logging
 
     import dask

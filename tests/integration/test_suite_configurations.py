@@ -41,7 +41,7 @@ def pytest_generate_tests(metafunc):
     if metafunc.function.__name__ in AGENT_TESTS:
         names: tuple[str, ...] = ("all",)
     else:
-        names = ("local", "dask", "postgres", "all")
+        names = ("local", "dask", "postgres", "all", "s3", "s3-dask")
     metafunc.parametrize("configuration", [config_param(n) for n in names])
 
 
