@@ -88,11 +88,6 @@ def test_kv_from_inside_a_task_of_a_local_run(home):
     assert KV().get("last_report") == "reports/today.txt"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks learn their run's environment from DATATAILR_JOB_ENVIRONMENT, set by the run "
-    "context of versions' scheduler/execution.py (not merged here yet): remove this mark then",
-)
 def test_a_prod_runs_tasks_use_prods_kv_and_blobs(home):
     run = storage_workflows.storage_round_trip(local_run=True, environment="prod", progress=False)
     assert run.state == "completed"

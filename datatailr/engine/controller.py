@@ -181,7 +181,8 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
                     task_id, t, pid = msg[1:4]
                     code_start[task_id] = started[task_id] = t
                     out.emit(TaskStarted(run_id, task_id, t, attempts.get(task_id, 1), pid,
-                                         host=msg[4] if len(msg) > 4 else None))
+                                         host=msg[4] if len(msg) > 4 else None,
+                                         worker=msg[5] if len(msg) > 5 else None))
                 elif kind == "done":
                     outcome: TaskOutcome = msg[1]
                     task_id = outcome.task_id

@@ -88,7 +88,7 @@ IDLE_POOL_SECONDS = 600.0
 PROBE_PREFIX = "probes/dask"
 #: "started" messages carry (..., pid, host, worker address) for the task_runs provenance
 #: columns; off while the controller unpacks exactly four fields (engine/controller.py)
-PROVENANCE_IN_STARTED = False
+PROVENANCE_IN_STARTED = True
 _NO_DEFAULT = object()
 #: a second topic, subscribed by no one: a worker notes there the key of each task it hands
 #: to a child, so that after a worker's death the client can tell a task that began there

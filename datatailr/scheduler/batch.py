@@ -18,6 +18,7 @@ from typing import Any
 
 from datatailr.core import dag as dag_mod
 from datatailr.core import validate
+from datatailr.core.dag import Task  # noqa: F401 - the hosted SDK's import path
 from datatailr.core.durations import parse_duration
 from datatailr.core.environment import Environment, resolve_environment
 from datatailr.core.names import display_name_from_function, slugify
@@ -25,7 +26,16 @@ from datatailr.core.resources import Resources
 from datatailr.core.schedule import Schedule
 from datatailr.core.states import ALL_STATES as STATES
 from datatailr.core.states import FINISHED_STATES
-from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError, StorageError
+from datatailr.errors import (  # noqa: F401 - the hosted SDK's import paths of these errors
+    CodePackageMismatchError,
+    CyclicDependencyError,
+    DuplicateJobNameError,
+    InvalidArgumentError,
+    MissingDagError,
+    NotFoundError,
+    RunFailedError,
+    StorageError,
+)
 
 __all__ = ["FINISHED_STATES", "STATES", "InstantRunHandle", "Run", "Workflow", "WorkflowFunction",
            "list_workflows", "workflow"]
@@ -445,6 +455,16 @@ class Workflow:
             )
         return row
 
+    def _require_workflow(self) -> None:
+        """Runs of a workflow only: a service, app or add-in is started by its own handle."""
+        kind = self._row().get("job_type", "workflow")
+        if kind != "workflow":
+            cls = {"service": "Service", "app": "App", "excel_addin": "ExcelAddin"}.get(kind, kind)
+            raise InvalidArgumentError(
+                f"{self.name!r} in {self.environment.value} is a {kind.replace('_', ' ')}, not a "
+                f"workflow: start or restart it with `dt job start {self.slug}` or its {cls} "
+                f"handle.")
+
     def _version_row(self, job_version: int | None = None) -> dict:
         platform = _platform()
         workflow_id = self._row()["workflow_id"]
@@ -625,6 +645,12 @@ class Workflow:
                 "attempts": int(t["attempts"] or 0),
                 "error": t["error"],
                 "result_from_run_id": t["result_run_id"] if reused else None,
+                # where the attempt ran and what it used (None where not known)
+                "host": t.get("host"),
+                "pid": t.get("pid"),
+                "worker": t.get("worker"),
+                "peak_rss": t.get("peak_rss"),
+                "cpu_seconds": t.get("cpu_seconds"),
             })
         details["tasks"] = tasks
         return details
@@ -657,7 +683,7 @@ class Workflow:
     def logs(self, run_id: int, task_name: str | None = None, stderr: bool = False,
              lines: int = 5000, task_id: int | None = None) -> str:
         validate.flag(stderr, "stderr")
-        validate.count(lines, "lines", allow_none=False)
+        validate.count(lines, "lines")  # None: the whole log
         run, _ = self._run(run_id)
         t = self._task(run, task_name, task_id)
         where_run, where_task = run["run_id"], t["task_id"]
@@ -696,6 +722,7 @@ class Workflow:
 
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise InvalidArgumentError(f"version={version!r}: give an integer version.")
+        self._require_workflow()
         row = self._version_row(version)
         names = [t["name"] for t in row["definition"]["tasks"]]
         run_id = new_run(_platform(), workflow_id=self._row()["workflow_id"],
@@ -720,6 +747,7 @@ class Workflow:
         when it has ended."""
         from datatailr.scheduler.execution import new_run
 
+        self._require_workflow()
         run, row = self._run(run_id)
         if version is not None:
             if isinstance(version, bool) or not isinstance(version, int):

@@ -48,7 +48,7 @@ SCAN_SECONDS = 0.5
 TASK_ID = 0
 #: the queue and the claim of service/app runs: the workflow run queue never takes them
 START_CLAIM = "services"
-#: the caller's variables a job's process inherits (API.md's clean base), with the platform's
+#: the caller's variables a job's process inherits (the clean base of a run's environment), with the platform's
 #: DATATAILR_* settings (DATATAILR_SECRETS_BACKEND, ...) but not another job's context
 BASE_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR")
 _CONTEXT_PREFIXES = ("DATATAILR_JOB_", "DATATAILR_BATCH_", "DATATAILR_USER",
