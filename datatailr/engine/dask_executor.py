@@ -300,6 +300,8 @@ class DaskExecutor:
             "env": shipped_environment(),
             "sys_path": [p for p in sys.path if p],
             "client_host": _hostname(),
+            # the version's source bundle: its task processes import the version's own files
+            "image": _active_image(),
         }
         # One scattered object per run, on every worker (a lost worker loses no copy; if
         # every copy is lost, it is scattered again).
@@ -1076,6 +1078,10 @@ def _child_main(conn: Any, header: dict, nodes_bytes: bytes, parent: int) -> Non
         _detach_inherited_sockets(conn.fileno())
         prepare_forked_worker()
         os.environ.update(header["env"])
+        if header.get("image"):
+            from datatailr.image import activate
+
+            activate(header["image"][1], header["image"][0])
         for entry in header["sys_path"]:  # after the worker's own: its packages win
             if entry not in sys.path and os.path.exists(entry):
                 sys.path.append(entry)
@@ -1152,3 +1158,10 @@ def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
             conn.send(("done", outcome, None, [], unwritten))
         except OSError:
             return
+
+
+def _active_image() -> Any:
+    """(hash, bytes) of the source bundle this process runs, or None."""
+    from datatailr.image import active
+
+    return active()

@@ -158,7 +158,7 @@ def test_cancel_kills_the_process_running_the_task(dask_cluster, tmp_path):
     ex, blobs = _executor(dask_cluster, tmp_path, body)
     try:
         ex.submit(_call(0))
-        [(_, _, _, pid)] = _collect(ex, lambda m: len(m) >= 1)
+        [(_, _, _, pid, *_where)] = _collect(ex, lambda m: len(m) >= 1)
         ex.cancel(0)
         assert _dies(pid)
         assert ex.wait(0.5) == []
@@ -176,7 +176,7 @@ def test_a_task_whose_client_went_away_is_killed(dask_cluster, tmp_path):
     client = Client(dask_cluster.scheduler_address, set_as_default=False)
     ex, _ = _executor(dask_cluster, tmp_path, lambda: sleeper(60), client=client)
     ex.submit(_call(0))
-    [(_, _, _, pid)] = _collect(ex, lambda m: len(m) >= 1)
+    [(_, _, _, pid, *_where)] = _collect(ex, lambda m: len(m) >= 1)
     client.close()  # the run's process died, say
     assert _dies(pid)
 
