@@ -142,3 +142,10 @@ class EmptyEntrypointBundleError(DatatailrError, ValueError):
 
 
 __all__ += ["EmptyEntrypointBundleError", "ScheduleError"]
+
+
+class RequirementsError(DatatailrError, RuntimeError):
+    """A workflow's ``python_requirements`` are not met where it runs, or cannot be installed."""
+
+
+__all__.append("RequirementsError")

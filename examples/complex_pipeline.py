@@ -1,4 +1,4 @@
-"""SPEC's complex pipeline: aliases, a fan-in of five parallel tasks, three fan-out tasks.
+"""The "Complex Pipeline" example: aliases, a fan-in of five parallel tasks, three fan-out tasks.
 `python examples/complex_pipeline.py` deploys it; `--local` runs it here."""
 
 import sys

@@ -1,5 +1,7 @@
-"""SPEC's first example. `python examples/daily_sales_report.py` deploys it to the local agent;
-`--local` runs it here and now instead."""
+"""The daily sales report, the docs' first example.
+
+`python examples/daily_sales_report.py` deploys it to the local agent; `--local` runs it here
+and now instead."""
 
 import sys
 

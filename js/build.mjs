@@ -41,9 +41,23 @@ const options = {
   footer: { js: `// Bundled: @dagrejs/dagre (graph layout), MIT:\n${dagreLicense}` },
   logLevel: "info",
 };
+// The `dt ui` page script: the websocket model; it loads explorer.js itself at runtime.
+const uiOptions = {
+  entryPoints: ["src/ui.js"],
+  bundle: true,
+  format: "esm",
+  target: "es2020",
+  minify: !watch,
+  legalComments: "none",
+  charset: "utf8",
+  external: ["./explorer.js"],
+  outfile: "../datatailr/jupyter_ext/static/ui.js",
+  banner: { js: "// datatailr `dt ui` page - built from js/ by `npm run build`; do not edit." },
+  logLevel: "info",
+};
 if (watch) {
-  const context = await esbuild.context(options);
-  await context.watch();
+  for (const o of [options, uiOptions]) await (await esbuild.context(o)).watch();
 } else {
   await esbuild.build(options);
+  await esbuild.build(uiOptions);
 }

@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md, checked in fresh interpreters."""
+"""The layers (core -> store/engine -> scheduler -> cli/jupyter_ext), checked in fresh interpreters."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ LAZY_COMMANDS = {
     "blob": ("datatailr.cli.blob", "blob"),
     "kv": ("datatailr.cli.kv", "kv"),
     "secret": ("datatailr.cli.secret", "secret"),
+    "ui": ("datatailr.cli.ui", "ui"),
 }
 
 

@@ -19,7 +19,7 @@ DEBUG_KEY = "datatailr.debug"
 ENV_VARIABLE = "DATATAILR_JOB_ENVIRONMENT"
 ENVIRONMENTS = ("dev", "pre", "prod")
 
-#: API.md "States". Used for --state choices and to know when a --follow may stop.
+#: The run and task states. Used for --state choices and to know when a --follow may stop.
 STATES = (
     "pending",
     "scheduled",

@@ -192,7 +192,7 @@ def state_cell(state: str | None) -> Styled:
 
 
 def history_strip(runs_newest_first: Sequence[Mapping[str, Any]]) -> Strip:
-    """The last runs as one mark each, oldest on the left (SPEC's dashboard strip)."""
+    """The last runs as one mark each, oldest on the left (the dashboard's last-10 strip)."""
     marks = []
     for run in reversed(list(runs_newest_first)):
         state = run.get("state")

@@ -318,9 +318,13 @@ def ls_command(
       dt job ls --filter sales --state failed
       dt job ls --filter 'name=daily*' --filter state=failed,stopped
     """
-    workflows = select_jobs(
-        _api.batch().list_workflows(environment=env), filters, states, sort, batch_size, offset
-    )
+    listed = _api.batch().list_workflows(environment=env)
+    jobs = long_running_jobs(env)
+    for wf in listed:  # services and apps say so, with their address and health
+        if wf["slug"] in jobs:
+            found = jobs[wf["slug"]]
+            wf.update(job_type=found["job_type"], url=found["url"], health=found["health"])
+    workflows = select_jobs(listed, filters, states, sort, batch_size, offset)
     if as_json:
         emit_json(workflows)
         return
@@ -336,6 +340,7 @@ def ls_command(
         rows.append(
             [
                 wf.get("name"),
+                *(job_kind_cells(wf, jobs) if jobs else []),
                 wf.get("job_version"),
                 wf.get("task_count"),
                 schedule_text(wf.get("schedule"),
@@ -349,6 +354,7 @@ def ls_command(
     out.table(
         [
             Column("name", no_wrap=True),
+            *KIND_COLUMNS[: 2 if jobs else 0],
             Column("version", "right", no_wrap=True),
             Column("tasks", "right", no_wrap=True),
             Column("schedule", no_wrap=not wide),
@@ -945,32 +951,227 @@ def promote_command(
 
 
 @job.command(
-    "rm", short_help="Remove a workflow from an environment.", context_settings=CONTEXT_SETTINGS
+    "rm", short_help="Remove a workflow, or one version of it.", context_settings=CONTEXT_SETTINGS
 )
 @click.argument("name")
+@click.option("--version", "-v", "version", type=int, default=None,
+              help="Remove only this version: the one before it becomes current (a rollback).")
+@click.option("--purge", is_flag=True,
+              help="Delete the workflow with its versions and whole history for good.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @common_options
-def rm_command(name: str, yes: bool, env: str, as_json: bool) -> None:
-    """Remove a workflow from an environment (it will no longer be listed or scheduled there).
+def rm_command(name: str, version: int | None, purge: bool, yes: bool, env: str,
+               as_json: bool) -> None:
+    """Remove a workflow from an environment (it is no longer listed or scheduled there), or
+    one version of it. Undo with `dt job restore`; `--purge` deletes for good.
 
     \b
     Examples:
       dt job rm old_report
-      dt job rm old_report -e pre --yes
+      dt job rm my_report -v 3          # roll back to the version before 3
+      dt job rm old_report -e pre --yes --purge
     """
     wf = _api.open_workflow(name, env)
     display = _api.display_name(wf)
+    what = (f"version {version} of {display!r}" if version is not None
+            else f"workflow {display!r}")
     if not yes:
-        click.confirm(f"Remove workflow {display!r} from {env}?", abort=True, err=True)
-    wf.remove()
+        verb = "Delete for good" if purge else "Remove"
+        click.confirm(f"{verb} {what} from {env}?", abort=True, err=True)
+    wf.remove(version=version, purge=purge)
     if as_json:
         emit_json(
             {
                 "name": display,
                 "slug": getattr(wf, "slug", None),
                 "environment": env,
+                "job_version": version,
                 "removed": True,
+                "purged": purge,
             }
         )
         return
-    click.echo(f"Removed {display!r} from {env}.")
+    if purge:
+        click.echo(f"Deleted {display!r} from {env}, with its whole history.")
+    elif version is not None:
+        current = wf.versions()
+        live = [v["job_version"] for v in current if not v.get("removed")]
+        now = f"version {live[-1]} is current" if live else "no version is left to run"
+        click.echo(f"Removed version {version} of {display!r} in {env}: {now}. "
+                   f"Undo with: dt job restore {wf.slug} -v {version} -e {env}")
+    else:
+        click.echo(f"Removed {display!r} from {env}. Undo with: dt job restore {wf.slug} -e {env}")
+
+
+@job.command(
+    "restore", short_help="Undo dt job rm.", context_settings=CONTEXT_SETTINGS
+)
+@click.argument("name")
+@click.option("--version", "-v", "version", type=int, default=None,
+              help="Restore this removed version (it is current again if it is the newest).")
+@common_options
+def restore_command(name: str, version: int | None, env: str, as_json: bool) -> None:
+    """Bring back a removed workflow, or a removed version of it.
+
+    \b
+    Examples:
+      dt job restore old_report
+      dt job restore my_report -v 3
+    """
+    wf = _api.batch().Workflow(name, environment=env, get_existing=False)
+    wf.restore(version=version)
+    if as_json:
+        emit_json({"name": wf.name, "slug": wf.slug, "environment": env,
+                   "job_version": version, "restored": True})
+        return
+    what = f"version {version} of {wf.name!r}" if version is not None else repr(wf.name)
+    click.echo(f"Restored {what} in {env}.")
+
+
+# ---------------------------------------------------------------- services and apps
+# `dt job start/stop/restart NAME` for services and apps, and what `dt job ls` shows of them.
+
+
+def _jobs_api() -> Any:
+    """``datatailr.scheduler.job`` (Service, App, ExcelAddin, list_jobs, open_job)."""
+    import datatailr.scheduler.job as module
+
+    return module
+
+
+def long_running_jobs(env: str) -> dict[str, dict[str, Any]]:
+    """slug -> the public listing of each service, app and Excel add-in (state, URL, health)."""
+    return {j["slug"]: j for j in _jobs_api().list_jobs(environment=env)}
+
+
+#: the columns `dt job ls` adds when an environment has services, apps or Excel add-ins
+KIND_COLUMNS = [Column("type", no_wrap=True), Column("url", no_wrap=True)]
+
+
+def job_kind_cells(entry: Mapping[str, Any], jobs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The `type` and `url` cells of one `dt job ls` row (workflows: type only)."""
+    found = jobs.get(str(entry.get("slug")))
+    if found is None:
+        return ["workflow", "-"]
+    url = found.get("url") if found.get("state") == "running" else None
+    health = found.get("health")
+    return [str(found.get("job_type")),
+            f"{url} ({health})" if url and health else (url or "-")]
+
+
+def _service_table(entries: Sequence[Mapping[str, Any]]) -> None:
+    Printer().table(
+        [Column("name", no_wrap=True), Column("type"), Column("version", "right"),
+         Column("state"), Column("url", no_wrap=True), Column("health"), Column("pid", "right"),
+         Column("last start")],
+        [[e.get("name"), e.get("job_type"), e.get("running_version") or e.get("job_version"),
+          state_cell(e.get("state")), e.get("url") or "-", e.get("health") or "-",
+          e.get("pid") or "-", fmt_time(e.get("last_start")) if e.get("last_start") else "-"]
+         for e in entries],
+        empty="Nothing.",
+    )
+
+
+def _open_long_running(name: str, env: str) -> Any:
+    return _jobs_api().open_job(name, env)
+
+
+def _listing_of(handle: Any, env: str) -> list[dict[str, Any]]:
+    return [j for j in _jobs_api().list_jobs(environment=env) if j["slug"] == handle.slug]
+
+
+@job.command("start", short_help="Start a service or app (a workflow: a run now).",
+             context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("--version", "-v", "version", type=int, default=None,
+              help="Start this version (default: the latest).")
+@click.option("--wait", "-w", is_flag=True, help="Wait until it answers HTTP on its port.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+              metavar="SECONDS", help="With --wait: give up waiting after this long.")
+@common_options
+def start_job_command(name: str, version: int | None, wait: bool, timeout: float, env: str,
+                      as_json: bool) -> None:
+    """Start a service or app on the local agent (replacing its running process, if any); for
+    a workflow, start a run now as `dt job run` does.
+
+    \b
+    Examples:
+      dt job start my-service
+      dt job start my-dashboard -e prod --version 3 --wait
+    """
+    if _jobs_api().job_type_of(name, env) == "workflow":
+        ctx = click.get_current_context()
+        ctx.invoke(run_command, name=name, wait=wait, timeout=timeout if wait else None,
+                   env=env, as_json=as_json)
+        return
+    handle = _open_long_running(name, env)
+    handle.start(version=version, quiet=True)
+    if wait:
+        handle.wait_until_healthy(timeout=timeout)
+    listing = _listing_of(handle, env)
+    if as_json:
+        emit_json(listing[0] if listing else {})
+        return
+    _service_table(listing)
+
+
+@job.command("restart", short_help="Restart a service or app in a new process.",
+             context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("--wait", "-w", is_flag=True, help="Wait until it answers HTTP on its port.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+              metavar="SECONDS", help="With --wait: give up waiting after this long.")
+@common_options
+def restart_job_command(name: str, wait: bool, timeout: float, env: str, as_json: bool) -> None:
+    """Start the running version of a service or app again in a new process.
+
+    \b
+    Examples:
+      dt job restart my-service --wait
+    """
+    handle = _open_long_running(name, env)
+    handle.restart(quiet=True)
+    if wait:
+        handle.wait_until_healthy(timeout=timeout)
+    listing = _listing_of(handle, env)
+    if as_json:
+        emit_json(listing[0] if listing else {})
+        return
+    _service_table(listing)
+
+
+_stop_run_command = stop_command
+
+
+@job.command("stop", short_help="Stop a service or app by name, or a run by its id.",
+             context_settings=CONTEXT_SETTINGS)
+@click.argument("name_or_run_id")
+@click.option("--wait", "-w", is_flag=True, help="Wait until the run has stopped.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=30, show_default=True,
+              metavar="SECONDS", help="With --wait: give up waiting after this long.")
+@common_options
+def stop_job_command(name_or_run_id: str, wait: bool, timeout: float, env: str,
+                     as_json: bool) -> None:
+    """Stop a service or app (its whole process group; it stays down until started); a run of
+    a workflow given by its run id; or the running runs of a workflow given by its name.
+
+    \b
+    Examples:
+      dt job stop my-service
+      dt job stop daily_sales_report
+      dt job stop 42 --wait
+    """
+    if name_or_run_id.isdigit() or _jobs_api().job_type_of(name_or_run_id, env) == "workflow":
+        ctx = click.get_current_context()
+        ctx.invoke(_stop_run_command,
+                   run_id=int(name_or_run_id) if name_or_run_id.isdigit() else name_or_run_id,
+                   wait=wait, timeout=timeout, env=env, as_json=as_json)
+        return
+    handle = _open_long_running(name_or_run_id, env)
+    _ok, message = handle.stop(wait=True, timeout=timeout)
+    listing = _listing_of(handle, env)
+    if as_json:
+        emit_json(listing[0] if listing else {})
+        return
+    note(message)
+    _service_table(listing)

@@ -93,8 +93,7 @@ def task(
     delay = 0.0 if retry_delay in (0, 0.0) else parse_duration(retry_delay, "@task(retry_delay)")
     limit = parse_duration(timeout, "@task(timeout)")
     if memory is not None or cpu is not None:
-        Resources(memory=memory if memory is not None else "128m",
-                  cpu=cpu if cpu is not None else 0.25, vram=vram)  # validates early
+        _resources(memory, cpu, vram)  # validates early
     options = TaskOptions(memory, cpu, vram, retries, float(delay or 0.0), limit)
     if function is not None:
         if isinstance(function, str | int | float):
@@ -104,6 +103,16 @@ def task(
             )
         return TaskFunction(function, options)
     return lambda f: TaskFunction(f, options)
+
+
+def _resources(memory: str | None, cpu: float | None, vram: str | None) -> Resources:
+    """The Resources of what was given; a memory given here is a limit, a default is not."""
+    given: dict[str, Any] = {"vram": vram}
+    if memory is not None:
+        given["memory"] = memory
+    if cpu is not None:
+        given["cpu"] = cpu
+    return Resources(**given)
 
 
 def _caller(depth: int) -> str:
@@ -146,7 +155,7 @@ class Task:
         self.order_dependencies: set[int] = set()
         options = task_function.options
         self.resources: Resources | None = (
-            Resources(memory=options.memory or "128m", cpu=options.cpu or 0.25, vram=options.vram)
+            _resources(options.memory, options.cpu, options.vram)
             if options.memory is not None or options.cpu is not None or options.vram is not None
             else None
         )
@@ -351,6 +360,8 @@ class NodeSpec:
     timeout: float | None
     system_args: tuple[str, ...]
     constants: dict
+    #: bytes: the task's ``memory=`` when given explicitly (a limit), else None
+    memory_limit: int | None = None
 
     @property
     def function_name(self) -> str:
@@ -491,6 +502,7 @@ class _DagBuilder:
                 retry_delay=options.retry_delay, timeout=options.timeout,
                 system_args=n.system_args,
                 constants=_constants_repr(n.args, n.kwargs, n.task_function.signature),
+                memory_limit=n.resources.memory_limit if n.resources is not None else None,
             ))
         return Dag(tuple(specs))
 

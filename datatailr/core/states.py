@@ -1,4 +1,4 @@
-"""Run and task states (API.md "States")."""
+"""Run and task states: the strings every run and task row, API and UI use."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ class Executor(Protocol):
 
     def wait(self, timeout: float | None) -> list[tuple]: ...
 
-    def cancel(self, task_id: int) -> None: ...
+    def cancel(self, task_id: int) -> tuple[int | None, float | None] | None: ...
 
     def shutdown(self) -> None: ...
 
@@ -55,6 +55,9 @@ class RunPlan:
     reuse: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
     fail_after: float | None = None
     should_stop: Callable[[], bool] | None = None
+    #: bytes: the workflow's ``memory=`` when given explicitly, the limit of every task
+    #: without an explicit one of its own
+    memory_limit: int | None = None
 
 
 class _Emitter:
@@ -104,6 +107,7 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
     out.emit(RunStarted(run_id, run_start, os.getpid()))
     for task_id, where in sorted(plan.reuse.items()):
         out.emit(TaskFinished(run_id, task_id, "completed", run_start, 0, None, None, where))
+    out.flush()  # the run's pid is stored at once: if this process dies, the run reads unknown
     retry_at: dict[int, float] = {}
     last_stop_poll = 0.0
     final_state: str | None = None
@@ -116,9 +120,18 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
         for dep in node.data_dependencies:
             inputs[dep] = plan.reuse.get(dep, (run_id, dep))
         env = {**plan.env, **node.env_vars}
-        executor.submit(TaskCall(run_id, task_id, attempts[task_id], inputs, plan.system, env))
+        limit = node.memory_limit if node.memory_limit is not None else plan.memory_limit
+        executor.submit(TaskCall(run_id, task_id, attempts[task_id], inputs, plan.system, env,
+                                 limit))
 
-    def finish_failed(task_id: int, state: str, why: str, start: float | None) -> None:
+    def used(usage: Any) -> dict[str, Any]:
+        """TaskFinished's peak_rss/cpu_seconds from an executor's (peak, cpu) pair, if any."""
+        if isinstance(usage, tuple) and len(usage) == 2:
+            return {"peak_rss": usage[0], "cpu_seconds": usage[1]}
+        return {}
+
+    def finish_failed(task_id: int, state: str, why: str, start: float | None,
+                      usage: Any = None) -> None:
         node = dag.nodes[task_id]
         start = start if start is not None else code_start.get(task_id)
         if state == "failed" and attempts.get(task_id, 1) <= node.retries:
@@ -127,7 +140,7 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
             out.emit(TaskRetrying(run_id, task_id, time.time(), attempts[task_id] + 1, why))
             return
         out.emit(TaskFinished(run_id, task_id, state, time.time(), attempts.get(task_id, 1),
-                              why, start))
+                              why, start, **used(usage)))
         for skipped in graph.fail(task_id, state):
             out.emit(TaskFinished(run_id, skipped, "did_not_run", time.time(), 0))
 
@@ -135,9 +148,9 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
         running, pending = graph.stop_all()
         now = time.time()
         for task_id in running:
-            executor.cancel(task_id)
+            usage = executor.cancel(task_id)
             out.emit(TaskFinished(run_id, task_id, "stopped", now, attempts.get(task_id, 1),
-                                  why, code_start.get(task_id)))
+                                  why, code_start.get(task_id), **used(usage)))
         for task_id in pending:
             out.emit(TaskFinished(run_id, task_id, "did_not_run", now, 0))
 
@@ -165,9 +178,10 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
             for msg in executor.wait(timeout):
                 kind = msg[0]
                 if kind == "started":
-                    _, task_id, t, pid = msg
+                    task_id, t, pid = msg[1:4]
                     code_start[task_id] = started[task_id] = t
-                    out.emit(TaskStarted(run_id, task_id, t, attempts.get(task_id, 1), pid))
+                    out.emit(TaskStarted(run_id, task_id, t, attempts.get(task_id, 1), pid,
+                                         host=msg[4] if len(msg) > 4 else None))
                 elif kind == "done":
                     outcome: TaskOutcome = msg[1]
                     task_id = outcome.task_id
@@ -177,25 +191,29 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
                     if outcome.ok:
                         graph.complete(task_id)
                         out.emit(TaskFinished(run_id, task_id, "completed", outcome.end_time,
-                                              attempts[task_id], None, outcome.start_time))
+                                              attempts[task_id], None, outcome.start_time,
+                                              peak_rss=outcome.peak_rss,
+                                              cpu_seconds=outcome.cpu_seconds))
                     else:
                         finish_failed(task_id, "failed", outcome.error or "failed",
-                                      outcome.start_time)
+                                      outcome.start_time,
+                                      (outcome.peak_rss, outcome.cpu_seconds))
                 elif kind == "died":
-                    _, task_id, why = msg
+                    task_id, why = msg[1:3]
                     if task_id is not None and graph.state.get(task_id) == "running":
                         started.pop(task_id, None)
-                        finish_failed(task_id, "failed", f"Task crashed: {why}", None)
+                        finish_failed(task_id, "failed", f"Task crashed: {why}", None,
+                                      tuple(msg[3:5]) if len(msg) >= 5 else None)
             now = time.time()
             for task_id, t0 in list(started.items()):
                 limit = dag.nodes[task_id].timeout
                 if limit is not None and graph.state.get(task_id) == "running" \
                         and now - t0 >= limit:
-                    executor.cancel(task_id)
+                    usage = executor.cancel(task_id)
                     started.pop(task_id)
                     finish_failed(task_id, "failed",
                                   f"TimeoutError: task exceeded its timeout of {limit:g} s and "
-                                  f"was killed", None)
+                                  f"was killed", None, usage)
             if plan.fail_after is not None and now - run_start >= plan.fail_after:
                 final_state = "failed_after"
                 error = f"The run exceeded fail_after={plan.fail_after:g} s and was stopped."

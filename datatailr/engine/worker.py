@@ -21,6 +21,14 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple, Protocol
 
 from datatailr.core.dag import NodeSpec, substitute
+from datatailr.engine.processes import (
+    Usage,
+    become_task_root,
+    end_descendants,
+    load_prctl,
+    memory_error,
+)
+from datatailr.errors import StorageError
 
 
 class TaskIO(Protocol):
@@ -47,6 +55,8 @@ class TaskCall(NamedTuple):
     system: dict[str, Any]
     #: environment variables to set while the task runs (workflow's and the task's own)
     env: dict[str, str]
+    #: bytes the task may add to its worker's memory (an explicit ``memory=``), else None
+    memory_limit: int | None = None
 
 
 class TaskOutcome(NamedTuple):
@@ -55,6 +65,9 @@ class TaskOutcome(NamedTuple):
     start_time: float | None
     end_time: float
     error: str | None = None
+    #: peak memory the attempt added, in bytes (see ``processes.Usage``); None if unmeasured
+    peak_rss: int | None = None
+    cpu_seconds: float | None = None
 
 
 def system_values(*, workflow_name: str, run_start: float, scheduled_time: float | None) -> dict:
@@ -132,38 +145,61 @@ def _user_traceback(exc: BaseException, skip_frames: int) -> str:
 
 
 def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
-             on_start: Callable[[float], None] | None = None) -> TaskOutcome:
-    """Run one task call; never raises for anything the task does."""
+             on_start: Callable[[float], None] | None = None,
+             usage: Usage | None = None) -> TaskOutcome:
+    """Run one task call; never raises for anything the task or the storage does.
+
+    When the function returns, every process it left behind is ended; a task over its
+    memory limit fails before its result is stored.
+    """
+    usage = usage if usage is not None else Usage()
     start: float | None = None
     error: str | None = None
-    with io_.log_files(call.run_id, call.task_id) as (out_path, err_path), \
-            _captured(out_path, err_path), _environment(call.env):
-        try:
+    try:
+        with io_.log_files(call.run_id, call.task_id) as (out_path, err_path), \
+                _captured(out_path, err_path), _environment(call.env):
             try:
-                values = {dep: io_.load_result(*where) for dep, where in call.inputs.items()}
-            except KeyError as exc:
-                raise RuntimeError(
-                    f"the stored result of an upstream task is missing ({exc.args[0]}); "
-                    f"it may have expired or been removed - rerun with full=True"
-                ) from None
-            args = substitute(node.args, values)
-            kwargs = substitute(node.kwargs, values)
-            kwargs.update(_system_args(node, call.system))
-            start = time.time()
-            if on_start is not None:
-                on_start(start)
-            try:
-                value = node.function(*args, **kwargs)
-            except BaseException as exc:  # the task's own failure, KeyboardInterrupt included
-                sys.stderr.write(_user_traceback(exc, 1))
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                io_.save_result(call.run_id, call.task_id, value)
-        except BaseException as exc:
-            if error is None:  # inputs, arguments or storing the result went wrong
-                error = f"{type(exc).__name__}: {exc}"
-                sys.stderr.write(f"datatailr: task {node.name!r} failed: {error}\n")
-    return TaskOutcome(call.task_id, error is None, start, time.time(), error)
+                try:
+                    values = {dep: io_.load_result(*where) for dep, where in call.inputs.items()}
+                except KeyError as exc:
+                    raise RuntimeError(
+                        f"the stored result of an upstream task is missing ({exc.args[0]}); "
+                        f"it may have expired or been removed - rerun with full=True"
+                    ) from None
+                args = substitute(node.args, values)
+                kwargs = substitute(node.kwargs, values)
+                kwargs.update(_system_args(node, call.system))
+                start = time.time()
+                if on_start is not None:
+                    on_start(start)
+                try:
+                    value = node.function(*args, **kwargs)
+                except BaseException as exc:  # the task's own failure, KeyboardInterrupt too
+                    end_descendants()
+                    sys.stderr.write(_user_traceback(exc, 1))
+                    error = f"{type(exc).__name__}: {exc}"
+                else:
+                    end_descendants()
+                    peak = usage.peak() if call.memory_limit is not None else None
+                    if peak is not None and call.memory_limit is not None \
+                            and peak > call.memory_limit:
+                        error = memory_error(call.memory_limit, peak)
+                        sys.stderr.write(f"datatailr: {error}\n")
+                    else:
+                        io_.save_result(call.run_id, call.task_id, value)
+            except BaseException as exc:
+                if error is None:  # inputs, arguments or storing the result went wrong
+                    # the store's errors say what and where ("Disk full: cannot store ...")
+                    error = str(exc) if isinstance(exc, StorageError) \
+                        else f"{type(exc).__name__}: {exc}"
+                    sys.stderr.write(f"datatailr: task {node.name!r} failed: {error}\n")
+    except Exception as exc:  # the log files could not be opened or uploaded (disk full ...)
+        if error is None:
+            error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
+    if start is None:
+        end_descendants()  # the function never ran: what loading its inputs may have started
+    peak, cpu = usage.finish()
+    return TaskOutcome(call.task_id, error is None, start, time.time(), error, peak, cpu)
 
 
 # -- the forked local worker process ------------------------------------------------------
@@ -197,6 +233,13 @@ def prepare_forked_worker() -> None:
     sys.__stdout__, sys.__stderr__ = new_out, new_err  # type: ignore[misc]
     with contextlib.suppress(Exception):
         sys.stdin.close()
+    # Tasks are not interactive, and a worker leads its own process group: a read from the
+    # terminal would stop it (SIGTTIN). Input is empty instead, for subprocesses too.
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDONLY)
+        if null != 0:
+            os.dup2(null, 0)
+            os.close(null)
     import faulthandler
 
     # A task that segfaults leaves its Python stack in its own stderr log (fd 2 is the log).
@@ -204,7 +247,16 @@ def prepare_forked_worker() -> None:
 
 
 def worker_loop(conn: Any, nodes: tuple[NodeSpec, ...], io_: TaskIO) -> None:
-    """Serve task calls from the controller until it sends None or goes away."""
+    """Serve task calls from the controller until it sends None or goes away.
+
+    Messages sent: ``("started", task_id, time, pid, host, rss0, cpu0)`` when the function
+    is called (rss0/cpu0: the worker's resident bytes and CPU seconds at the attempt's start,
+    so whoever watches the process can tell the attempt's share), ``("done", TaskOutcome)``.
+    """
+    import socket
+
+    host = socket.gethostname()
+    pid = os.getpid()
     while True:
         try:
             call = conn.recv()
@@ -212,19 +264,25 @@ def worker_loop(conn: Any, nodes: tuple[NodeSpec, ...], io_: TaskIO) -> None:
             return
         if call is None:
             return
+        usage = Usage()
 
-        def started(t: float, _call: TaskCall = call) -> None:
-            conn.send(("started", _call.task_id, t, os.getpid()))
+        def started(t: float, _call: TaskCall = call, _usage: Usage = usage) -> None:
+            conn.send(("started", _call.task_id, t, pid, host, _usage.rss0, _usage.cpu0))
 
-        outcome = run_task(nodes[call.task_id], call, io_, started)
+        outcome = run_task(nodes[call.task_id], call, io_, started, usage)
         try:
             conn.send(("done", outcome))
         except (BrokenPipeError, OSError):
             return
 
 
-def fork_child(body: Callable[[Any], None]) -> tuple[int, Any]:
+def fork_child(body: Callable[[Any], None], *, report_fatal: bool = False) -> tuple[int, Any]:
     """Fork a process that runs ``body(conn)`` and exits; returns (pid, the parent's end).
+
+    The child is the root of its tasks' processes (``processes.become_task_root``): it dies
+    when the forking thread's process dies, leads its own process group and reaps its
+    tasks' orphans. If ``body`` raises, the traceback goes to the child's fd 2 (its log or
+    the caller's stderr) and, with ``report_fatal``, as ``("fatal", text)`` to the parent.
 
     Objects alive now move to the GC's permanent generation for the fork, so the child's
     collections never walk (and so never copy-on-write) the parent's whole heap. The child
@@ -232,18 +290,30 @@ def fork_child(body: Callable[[Any], None]) -> tuple[int, Any]:
     """
     from multiprocessing import Pipe
 
+    load_prctl()
+    parent_pid = os.getpid()
     parent_conn, child_conn = Pipe(duplex=True)
     gc.freeze()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 0
         try:
+            become_task_root(parent_pid)
             parent_conn.close()
             body(child_conn)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:  # noqa: BLE001 - the child must reach os._exit
             code = 1
+            with contextlib.suppress(BaseException):
+                text = f"datatailr worker {os.getpid()} failed:\n{traceback.format_exc()}"
+                os.write(2, text.encode("utf-8", "backslashreplace"))
+                if report_fatal:
+                    child_conn.send(("fatal", text))
         finally:
             os._exit(code)
     gc.unfreeze()
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)  # also here: no window where the parent kills the wrong group
     child_conn.close()
     return pid, parent_conn

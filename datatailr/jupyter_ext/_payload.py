@@ -12,10 +12,12 @@ strings, anything else as bounded text. The front end shows all of it as text.
 from __future__ import annotations
 
 import base64
+import difflib
 import keyword
 import pprint
 import re
 import reprlib
+import sys
 from collections.abc import Container, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -40,6 +42,9 @@ TASK_FIELDS = (
     "id", "name", "state", "dependencies", "start_time", "end_time", "attempts", "error",
     "result_from_run_id",
 )
+#: Task fields shown when run_details() gives them (where it ran, what it used).
+OPTIONAL_TASK_FIELDS = ("resources", "peak_rss", "cpu_seconds", "host", "worker")
+FAILED_STATES = frozenset({"failed", "failed_after"})
 
 
 def iso(value: Any) -> str | None:
@@ -109,10 +114,32 @@ def workflow_json(summary: Mapping) -> dict:
 
 def task_json(task: Mapping) -> dict:
     out = {k: _plain(task.get(k)) for k in TASK_FIELDS}
+    for key in OPTIONAL_TASK_FIELDS:
+        if task.get(key) is not None:
+            out[key] = _plain(task[key])
     out["dependencies"] = [int(d) for d in (task.get("dependencies") or [])]
     out["attempts"] = int(task.get("attempts") or 0)
     out["duration"] = _duration(task)
+    # A partial rerun's completed tasks may come from an earlier run: not executed here.
+    out["reused"] = out["result_from_run_id"] is not None
     return out
+
+
+def failure(tasks: list[dict], run_error: Any = None) -> dict | None:
+    """Where a run failed: the first failed task (by start time) and its error's last line."""
+    failed = [t for t in tasks if t.get("state") in FAILED_STATES]
+    if not failed:
+        return {"task_id": None, "task_name": None, "error": last_line(run_error)} if run_error else None
+    first = min(failed, key=lambda t: (t.get("start_time") or "", t["id"]))
+    return {"task_id": first["id"], "task_name": first["name"],
+            "error": last_line(first.get("error")) or last_line(run_error),
+            "count": len(failed)}
+
+
+def last_line(text: Any) -> str:
+    """The last non-empty line of an error (a traceback ends with the exception)."""
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def details_json(details: Mapping) -> dict:
@@ -120,12 +147,70 @@ def details_json(details: Mapping) -> dict:
     out = run_json(details)
     out["error"] = details.get("error")
     out["tasks"] = [task_json(t) for t in details.get("tasks") or []]
+    out["failure"] = failure(out["tasks"], out["error"])
+    reused = sum(1 for t in out["tasks"] if t["reused"])
+    out["reused_count"] = reused
+    out["executed_count"] = sum(1 for t in out["tasks"] if not t["reused"]
+                                and t["state"] not in ("pending", "scheduled", "did_not_run"))
     return out
 
 
 def version_json(version: Mapping) -> dict:
-    return {"job_version": version.get("job_version"), "created_at": iso(version.get("created_at")),
-            "task_count": version.get("task_count"), "schedule": version.get("schedule")}
+    out = {"job_version": version.get("job_version"), "created_at": iso(version.get("created_at")),
+           "task_count": version.get("task_count"), "schedule": version.get("schedule")}
+    for key, value in version.items():  # more fields (image, environment...) when given
+        if key not in out and value is not None:
+            out[key] = _plain(value)
+    return out
+
+
+def definition_json(definition: Mapping, previous_source: str | None = None) -> dict:
+    """Workflow.definition(version): source, tasks, options, schedule; and the source's diff
+    against the version before it (unified diff text, "" when there is none)."""
+    out = {str(k): _plain(v) for k, v in definition.items()}
+    source = str(definition.get("source") or "")
+    out["source"] = source
+    if previous_source is None:
+        out["diff"] = None
+    else:
+        version = int(definition.get("job_version") or 0)
+        out["diff"] = "".join(difflib.unified_diff(
+            previous_source.splitlines(keepends=True), source.splitlines(keepends=True),
+            fromfile=f"version {version - 1}", tofile=f"version {version}"))
+    return out
+
+
+def count_lines(text: str | None) -> int:
+    """Lines as a reader counts them: a last line without its newline still counts."""
+    if not text:
+        return 0
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+
+def search_lines(text: str, query: str, limit: int = 500) -> tuple[list[list[Any]], int]:
+    """[line number (1-based), line] of lines containing ``query`` (case-insensitive), at most
+    ``limit`` of them, and how many there are in all."""
+    q = query.lower()
+    hits: list[list[Any]] = []
+    total = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if q in line.lower():
+            total += 1
+            if len(hits) < limit:
+                hits.append([number, line[:MAX_TEXT_CHARS]])
+    return hits, total
+
+
+#: logs(lines=...) takes a whole number: this many is "all of it".
+ALL_LINES = 2**62
+
+
+def logs_code(workflow_name: str, environment: str, run_id: int, task_name: str,
+              stderr: bool = False, lines: int = 5000) -> str:
+    """The line that reads a task's whole log (``lines`` of it) through the public API."""
+    return (f"Workflow(name={workflow_name!r}, environment={environment!r}, get_existing=True)"
+            f".logs(run_id={int(run_id)}, task_name={task_name!r}"
+            + (", stderr=True" if stderr else "") + f", lines={max(1, int(lines))})")
 
 
 def log_tail(text: str | None, max_lines: int = LOG_LINES, max_chars: int = LOG_CHARS) -> tuple[str, bool]:
@@ -169,6 +254,31 @@ def _cell(value: Any, limit: int = MAX_CELL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _float_cell(value: Any, precision: int) -> str | None:
+    """A float as pandas shows it (rounded to ``display.precision`` digits, 6 by default)
+    rather than its 17-digit repr; None for anything that is not a float."""
+    cls = type(value)
+    if not (isinstance(value, float) or (cls.__module__ == "numpy" and "float" in cls.__name__)):
+        return None
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        return str(number)
+    return repr(round(number, precision))
+
+
+def _display_precision() -> int:
+    pandas = sys.modules.get("pandas")
+    try:
+        return int(pandas.get_option("display.precision")) if pandas else 6
+    except Exception:  # an odd pandas: the pandas default
+        return 6
+
+
+def _table_cell(value: Any, precision: int) -> str:
+    text = _float_cell(value, precision)
+    return _cell(value) if text is None else text
+
+
 def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -177,6 +287,7 @@ def _frame_preview(frame: Any, max_rows: int, max_columns: int) -> dict:
     rows_total, cols_total = (int(x) for x in frame.shape)
     part = frame.iloc[:max_rows, :max_columns]
     values = part.to_numpy(dtype=object).tolist()
+    precision = _display_precision()
     index_name = frame.index.name
     return {
         "kind": "table",
@@ -187,7 +298,7 @@ def _frame_preview(frame: Any, max_rows: int, max_columns: int) -> dict:
         "dtypes": [str(t) for t in part.dtypes],
         "index": [_cell(i) for i in part.index],
         "index_name": "" if index_name is None else _cell(index_name),
-        "rows": [[_cell(v) for v in row] for row in values],
+        "rows": [[_table_cell(v, precision) for v in row] for row in values],
         "truncated_rows": rows_total > len(values),
         "truncated_columns": cols_total > len(part.columns),
     }
@@ -206,7 +317,7 @@ def _series_preview(series: Any, max_rows: int) -> dict:
         "dtypes": [str(series.dtype)],
         "index": [_cell(i) for i in part.index],
         "index_name": "" if series.index.name is None else _cell(series.index.name),
-        "rows": [[_cell(v)] for v in part.tolist()],
+        "rows": [[_table_cell(v, _display_precision())] for v in part.tolist()],
         "truncated_rows": n > len(part),
         "truncated_columns": False,
     }

@@ -14,6 +14,13 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     select_task            {run_id, task_id, result?}  result: also preview its value
     task_result            preview of the selected task's return value
     rerun                  {run_id, version, full} -> ack carries the new run_id
+                           (no version: the workflow's latest)
+    stop                   {run_id}               Workflow.stop
+    set_filter             {states}               runs in these states only ([] = all)
+    set_view               {view}                 graph | timeline | grid | definition
+    definition             {version}              that version's definition (and diff)
+    log_search             {stream, query}        -> ack carries {matches, total}
+    log_download           {stream}               -> ack carries the whole log's text
     load_result            {run_id, task_id} -> a kernel variable, then insert_cell
     inserted               {variable, where, ok}  what the front end did with insert_cell
     refresh / dismiss_error
@@ -37,12 +44,23 @@ from typing import Any
 import anywidget
 import traitlets
 
-from datatailr.jupyter_ext import _payload
+from datatailr.jupyter_ext import _payload, _text
 from datatailr.jupyter_ext._live import Poller
 
 ENVIRONMENTS = ["dev", "pre", "prod"]
 ACTIVE_STATES = frozenset({"pending", "scheduled", "running"})
 ENV_VARIABLE = "DATATAILR_JOB_ENVIRONMENT"
+VIEWS = ("graph", "timeline", "grid", "definition")
+#: The synced traits that make up the explorer's state (what `dt ui` mirrors to its page).
+STATE_TRAITS = (
+    "environments", "environment", "workflows", "workflow", "start_time", "end_time", "page",
+    "page_size", "run_count", "runs", "run_id", "run", "task_id", "task", "versions", "status",
+    "error", "live", "loaded", "state_filter", "view", "grid", "definition",
+)
+#: Whole logs sent to the front end for "Download" (larger ones: read them in the kernel).
+MAX_DOWNLOAD_CHARS = 50_000_000
+#: How many of the newest runs are searched for the reruns of the selected one.
+RERUN_SCAN = 500
 
 
 def _public_api() -> ModuleType:
@@ -120,6 +138,10 @@ class ExplorerWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     live = traitlets.Bool(False).tag(sync=True)
     loaded = traitlets.Dict().tag(sync=True)  # last "load into a cell": variable, code, ...
+    state_filter = traitlets.List(traitlets.Unicode()).tag(sync=True)  # run states; [] = all
+    view = traitlets.Unicode("graph").tag(sync=True)  # graph | timeline | grid | definition
+    grid = traitlets.Dict().tag(sync=True)  # tasks x the page's runs: state, duration
+    definition = traitlets.Dict().tag(sync=True)  # Workflow.definition() of one version
 
     def __init__(self, workflow: str | None = None, environment: Any = None, *,
                  page_size: int = 20, poll_interval: float | None = 1.0,
@@ -135,6 +157,8 @@ class ExplorerWidget(anywidget.AnyWidget):
         self._result_wanted = False
         self._last_value: tuple[tuple[int, int], Any] | None = None
         self._assigned: dict[str, tuple[int, int]] = {}
+        self._snapshots: list[Any] = []
+        self._snapshot_key: tuple = ()
         # The last messages the front end sent, for tests and debugging.
         self.messages: collections.deque[dict] = collections.deque(maxlen=500)
         self._handlers = {
@@ -145,7 +169,10 @@ class ExplorerWidget(anywidget.AnyWidget):
             "select_task": self._on_select_task, "task_result": self._on_task_result,
             "rerun": self._on_rerun, "load_result": self._on_load_result,
             "inserted": self._on_inserted, "refresh": self._on_refresh,
-            "dismiss_error": self._on_dismiss_error,
+            "dismiss_error": self._on_dismiss_error, "stop": self._on_stop,
+            "set_filter": self._on_set_filter, "set_view": self._on_set_view,
+            "definition": self._on_definition, "log_search": self._on_log_search,
+            "log_download": self._on_log_download,
         }
         self.on_msg(self._on_custom_msg)
         with self.hold_sync():
@@ -203,10 +230,64 @@ class ExplorerWidget(anywidget.AnyWidget):
 
         bundle = self._repr_mimebundle_() if callable(self._repr_mimebundle_) else None
         if bundle is None:
-            display({"text/plain": repr(self)}, raw=True)
+            display({"text/plain": self.text_view()}, raw=True)
             return
         data, metadata = bundle
+        if self._in_kernel():
+            # A saved notebook keeps this static copy beside the widget, whose model is gone
+            # when the notebook is reopened; the live view hides it (js/src/app.js).
+            handle = display(self._snapshot_bundle(), raw=True, display_id=True)
+            self._snapshots.append(handle)
+            self._snapshot_key = self._snapshot_state_key()
         display(data, metadata=metadata, raw=True)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        # Where no widget front end exists (a terminal IPython), this text is what shows.
+        return {**data, "text/plain": self.text_view()}, metadata
+
+    def _in_kernel(self) -> bool:
+        shell = self._shell
+        if shell is None:
+            ipython = sys.modules.get("IPython")
+            get = getattr(ipython, "get_ipython", None)
+            shell = get() if callable(get) else None
+        return getattr(shell, "kernel", None) is not None
+
+    def _state_dict(self) -> dict:
+        return {"environment": self.environment, "workflows": self.workflows,
+                "workflow": self.workflow, "run_count": self.run_count, "runs": self.runs,
+                "run": self.run, "error": self.error}
+
+    def text_view(self) -> str:
+        """What the explorer shows, as text (workflows, or a workflow's runs and its run)."""
+        return _text.text_view(self._state_dict())
+
+    def _snapshot_bundle(self) -> dict:
+        return {"text/html": _text.snapshot_html(self._state_dict()),
+                "text/plain": _text.HINT + "\n\n" + self.text_view()}
+
+    def _snapshot_state_key(self) -> tuple:
+        return (self.environment, self.workflow, self.run_id, self.run.get("state"),
+                tuple((r["run_id"], r["state"]) for r in self.runs), len(self.workflows))
+
+    @traitlets.observe("workflow", "run", "runs", "workflows")
+    def _update_snapshots(self, _change: dict) -> None:
+        if not getattr(self, "_snapshots", None):
+            return
+        key = self._snapshot_state_key()
+        if key == self._snapshot_key:
+            return
+        self._snapshot_key = key
+        bundle = self._snapshot_bundle()
+        for handle in self._snapshots:
+            try:
+                handle.update(bundle, raw=True)
+            except Exception:  # noqa: BLE001 - a closed output must not break the explorer
+                pass
 
     # -- messages ---------------------------------------------------------------------------
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -302,14 +383,15 @@ class ExplorerWidget(anywidget.AnyWidget):
         version = _int_or_none(msg.get("version"), "version")
         if version is not None and version < 1:
             raise ValueError(f"version={version}: versions start at 1.")
+        if version is None:  # the popup's empty field reads "latest"
+            version = int(self._handle().job_version)
         new = self._handle().rerun(run_id, version=version, full=bool(msg.get("full")))
         new_id = int(new.run_id)
         self.page = 0
         self._load_runs()
         self._select_run(new_id)
         what = "full rerun" if msg.get("full") else "rerun"
-        self.status = (f"Started run #{new_id}, a {what} of #{run_id}"
-                       + (f" with version {version}" if version is not None else "") + ".")
+        self.status = f"Started run #{new_id}, a {what} of #{run_id} with version {version}."
         if self._poller is not None:
             self._poller.wake()
         return {"run_id": new_id}
@@ -327,9 +409,83 @@ class ExplorerWidget(anywidget.AnyWidget):
         if self.loaded.get("variable") == msg.get("variable"):
             ok = bool(msg.get("ok"))
             self.loaded = {**self.loaded, "inserted": ok, "where": str(msg.get("where") or "")}
-            self.status = (f"Loaded into {self.loaded['variable']}; the cell that loads it is below."
+            below = "already below" if self.loaded["where"].startswith("exists@") else "below"
+            self.status = (f"Loaded into {self.loaded['variable']}; the cell that loads it is {below}."
                            if ok else f"Loaded into {self.loaded['variable']}. Copy the line "
                            "below into a cell to load it again later.")
+
+    def _on_stop(self, msg: dict) -> dict:
+        run_id = _int_or_none(msg.get("run_id"), "run_id")
+        if run_id is None:
+            raise ValueError("Stop which run? No run_id given.")
+        asked = bool(self._handle().stop(run_id))
+        self.status = (f"Asked run #{run_id} to stop." if asked
+                       else f"Run #{run_id} has already ended: nothing to stop.")
+        self._load_runs()
+        if self.run_id == run_id:
+            self._select_run(run_id)
+        if self._poller is not None:
+            self._poller.wake()
+        return {"stopped": asked}
+
+    def _on_set_filter(self, msg: dict) -> None:
+        states = msg.get("states") or []
+        if not isinstance(states, list):
+            raise ValueError(f"states={states!r}: give a list of run states.")
+        known = self._api.STATES
+        bad = [x for x in states if x not in known]
+        if bad:
+            raise ValueError(f"Unknown run state {bad[0]!r}: use one of {', '.join(known)}.")
+        self.state_filter = [str(x) for x in states]
+        self.page = 0
+        if self.workflow:
+            self._load_runs()
+            self._keep_or_pick_run()
+            if self.view == "grid":
+                self._load_grid()
+
+    def _on_set_view(self, msg: dict) -> None:
+        view = str(msg.get("view") or "graph")
+        if view not in VIEWS:
+            raise ValueError(f"view={view!r}: use one of {', '.join(VIEWS)}.")
+        self.view = view
+        if view == "grid":
+            self._load_grid()
+        elif view == "definition" and self.workflow:
+            wanted = self.run.get("job_version") or self._handle().job_version
+            if self.definition.get("job_version") != wanted or self.definition.get("slug") != self.workflow:
+                self._load_definition(int(wanted))
+
+    def _on_definition(self, msg: dict) -> None:
+        version = _int_or_none(msg.get("version"), "version")
+        self._load_definition(version if version is not None else int(self._handle().job_version))
+
+    def _log_text(self, msg: dict) -> tuple[str, str]:
+        stream = str(msg.get("stream") or "stdout")
+        if stream not in ("stdout", "stderr"):
+            raise ValueError(f"stream={stream!r}: use stdout or stderr.")
+        if self.run_id is None or self.task_id is None:
+            raise ValueError("Select a task first.")
+        text = self._handle().logs(self.run_id, task_id=self.task_id, stderr=stream == "stderr",
+                                   lines=_payload.ALL_LINES)
+        return stream, text or ""
+
+    def _on_log_search(self, msg: dict) -> dict:
+        query = str(msg.get("query") or "")
+        stream, text = self._log_text(msg)
+        if not query:
+            return {"stream": stream, "query": "", "matches": [], "total": 0}
+        matches, total = _payload.search_lines(text, query)
+        return {"stream": stream, "query": query, "matches": matches, "total": total}
+
+    def _on_log_download(self, msg: dict) -> dict:
+        stream, text = self._log_text(msg)
+        if len(text) > MAX_DOWNLOAD_CHARS:
+            raise ValueError(
+                f"This {stream} log has {len(text):,} characters, more than the explorer sends "
+                f"({MAX_DOWNLOAD_CHARS:,}); read it with {self.task.get(stream + '_code', 'Workflow(...).logs(...)')}.")
+        name = f"{self.workflow}-run{self.run_id}-{self.task.get('task_name', self.task_id)}.{stream}.log"
+        return {"stream": stream, "text": text, "filename": name}
 
     def _on_refresh(self, _msg: dict) -> None:
         self.refresh()
@@ -362,7 +518,20 @@ class ExplorerWidget(anywidget.AnyWidget):
         return f"{n} workflow{'' if n == 1 else 's'} in {self.environment}."
 
     def _load_workflows(self) -> None:
-        self.workflows = [_payload.workflow_json(w) for w in self._api.list_workflows(self.environment)]
+        from datatailr import Schedule
+
+        now = datetime.now(timezone.utc)
+        out = []
+        for w in self._api.list_workflows(self.environment):
+            item = _payload.workflow_json(w)
+            if item.get("schedule"):
+                try:
+                    schedule = Schedule.parse(item["schedule"])
+                    item["next_run"] = _payload.iso(schedule.next_after(now)) if schedule else None
+                except Exception:  # noqa: BLE001 - a schedule the agent cannot read: no next time
+                    item["next_run"] = None
+            out.append(item)
+        self.workflows = out
 
     def _show_overview(self) -> None:
         self.workflow = ""
@@ -400,15 +569,21 @@ class ExplorerWidget(anywidget.AnyWidget):
     def _load_runs(self) -> None:
         handle = self._handle()
         start, end = self._range()
-        count = int(handle.count_runs(start_time=start, end_time=end))
+        states = list(self.state_filter) or None
+        count = int(handle.count_runs(start_time=start, end_time=end, state=states))
         pages = max(1, -(-count // max(1, self.page_size)))
         if self.page >= pages:
             self.page = pages - 1
         rows = handle.runs(start_time=start, end_time=end, refresh=True, limit=self.page_size,
-                           offset=self.page * self.page_size)
+                           offset=self.page * self.page_size, state=states)
+        runs = [_payload.run_json(r) for r in rows]
+        changed = [(r["run_id"], r["state"]) for r in runs] != [
+            (r["run_id"], r["state"]) for r in self.runs]
         with self.hold_sync():
             self.run_count = count
-            self.runs = [_payload.run_json(r) for r in rows]
+            self.runs = runs
+            if changed and self.view == "grid":
+                self._load_grid()
 
     def _keep_or_pick_run(self) -> None:
         """After the list changed: keep the selected run if shown, else open the newest."""
@@ -421,12 +596,65 @@ class ExplorerWidget(anywidget.AnyWidget):
         if run_id is None:
             self._clear_run()
             return
-        details = _payload.details_json(self._handle().run_details(run_id))
+        handle = self._handle()
+        details = _payload.details_json(handle.run_details(run_id))
+        details["superseded_by"] = self._reruns_of(run_id)
         with self.hold_sync():
+            keep = self.task.get("task_name") if run_id != self.run_id else None
             if run_id != self.run_id:
                 self._clear_task()
             self.run_id = run_id
             self.run = details
+            if keep is not None:  # switching runs keeps the selected task (by name)
+                same = next((t for t in details["tasks"] if t["name"] == keep), None)
+                if same is not None:
+                    self.task_id = same["id"]
+                    self.task = self._task_view(same, keep_result=False)
+
+    def _reruns_of(self, run_id: int) -> list[int]:
+        """Ids of the runs that re-ran ``run_id`` (among the newest RERUN_SCAN), oldest first."""
+        rows = self._handle().runs(limit=RERUN_SCAN, refresh=True)
+        return sorted(int(r["run_id"]) for r in rows if r.get("rerun_of") == run_id)
+
+    def _load_grid(self) -> None:
+        """Tasks x the runs on this page: each cell the task's state, duration and reuse."""
+        if not self.workflow:
+            self.grid = {}
+            return
+        handle = self._handle()
+        runs: list[dict] = []
+        names: list[str] = []
+        cells: dict[str, dict] = {}
+        for r in self.runs:
+            details = handle.run_details(r["run_id"])
+            runs.append({"run_id": r["run_id"], "state": r["state"],
+                         "job_version": r["job_version"], "start_time": r["start_time"]})
+            for t in details.get("tasks") or []:
+                task = _payload.task_json(t)
+                if task["name"] not in cells:
+                    names.append(task["name"])
+                    cells[task["name"]] = {}
+                cells[task["name"]][str(r["run_id"])] = {
+                    "id": task["id"], "state": task["state"], "duration": task["duration"],
+                    "reused": task["reused"]}
+        self.grid = {"workflow": self.workflow, "page": self.page, "runs": runs,
+                     "tasks": [{"name": n, "cells": cells[n]} for n in names]}
+
+    def _load_definition(self, version: int) -> None:
+        handle = self._handle()
+        definition = handle.definition(version)
+        previous = None
+        if version > 1:
+            try:
+                previous = str(handle.definition(version - 1).get("source") or "")
+            except Exception:  # noqa: BLE001 - no previous version: nothing to diff against
+                previous = None
+        out = _payload.definition_json(definition, previous)
+        out["versions"] = [v["job_version"] for v in self.versions]
+        meta = next((v for v in self.versions if v["job_version"] == version), None)
+        if meta:
+            out["version_info"] = meta
+        self.definition = out
 
     def _select_task(self, task_id: int | None) -> None:
         if task_id is None or self.run_id is None:
@@ -442,14 +670,23 @@ class ExplorerWidget(anywidget.AnyWidget):
         """The selected task with its log tails (and its result preview if asked for)."""
         assert self.run_id is not None
         handle = self._handle()
-        out_text, out_cut = _payload.log_tail(
-            handle.logs(self.run_id, task_id=task["id"], lines=_payload.LOG_LINES + 1))
-        err_text, err_cut = _payload.log_tail(
-            handle.logs(self.run_id, task_id=task["id"], stderr=True, lines=_payload.LOG_LINES + 1))
+        # The whole log, once: its true line count, then the tail that is shown.
+        out_all = handle.logs(self.run_id, task_id=task["id"], lines=_payload.ALL_LINES) or ""
+        err_all = handle.logs(self.run_id, task_id=task["id"], stderr=True,
+                              lines=_payload.ALL_LINES) or ""
+        out_text, out_cut = _payload.log_tail(out_all)
+        err_text, err_cut = _payload.log_tail(err_all)
+        env = self.environment
+        out_n, err_n = _payload.count_lines(out_all), _payload.count_lines(err_all)
         view = {
             **task, "run_id": self.run_id, "task_id": task["id"], "task_name": task["name"],
             "stdout": out_text, "stderr": err_text, "stdout_truncated": out_cut,
             "stderr_truncated": err_cut, "log_lines": _payload.LOG_LINES, "result": None,
+            "stdout_lines": out_n, "stderr_lines": err_n,
+            "stdout_code": _payload.logs_code(handle.name, env, self.run_id, task["name"],
+                                              lines=out_n),
+            "stderr_code": _payload.logs_code(handle.name, env, self.run_id, task["name"], True,
+                                              lines=err_n),
         }
         if keep_result and self.task.get("result") is not None and self.task.get("state") == task["state"]:
             view["result"] = self.task["result"]

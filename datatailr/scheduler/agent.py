@@ -2,7 +2,8 @@
 
 It starts queued runs (deploys, manual starts, reruns), each in a runner process of its own
 (``python -m datatailr.scheduler.runner RUN_ID``, in its own session, so a dying agent does
-not take running work with it); fires due schedules, once per due time, with one catch-up
+not take running work with it, with a clean environment rather than the agent's, and in the
+run's isolated Python environment when one is built already); fires due schedules, once per due time, with one catch-up
 run after downtime; ages out results past ``expire_after``; and marks runs whose process
 died as ``unknown``. A file lock keeps it alone on its home. ``tick(now)`` is one turn of its
 loop, so tests drive it with any clock.
@@ -204,6 +205,9 @@ class Agent:
     # -- one turn -------------------------------------------------------------------------
     def tick(self) -> None:
         now = self.now()
+        from datatailr.scheduler import services
+
+        services.tick(self, now)  # services and apps: started, watched, restarted, stopped
         self.reap()
         self.fire_schedules(now)
         self.start_pending()
@@ -231,6 +235,9 @@ class Agent:
                                              "The process that started it died before it ran.")
                 else:
                     self.meta.release_claim(run["run_id"])
+        from datatailr.scheduler import services
+
+        services.recover(self)  # adopt service/app processes that outlived the last agent
 
     def reconcile(self) -> None:
         """Running runs of this host whose process is gone become ``unknown``."""
@@ -251,13 +258,40 @@ class Agent:
                 self.log(f"run {run['run_id']}: started ({run['trigger']})")
 
     def _spawn_runner(self, run_id: int) -> subprocess.Popen:
+        """The run's own process, with the clean environment of ``run_environment``: a run's
+        variables come from its version (declared env_vars, run context), never from the
+        shell that happened to start this agent."""
+        from datatailr.scheduler.runner import run_environment
+
         log_path = self.paths["runs"] / f"{run_id}.log"
+        env = run_environment()
+        env["DATATAILR_HOME"] = str(self.platform.config.home)
+        python = self._cached_interpreter(run_id, env)
         with open(log_path, "ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "datatailr.scheduler.runner", str(run_id)],
+                [python, "-m", "datatailr.scheduler.runner", str(run_id)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                close_fds=True,
+                close_fds=True, env=env,
             )
+
+    def _cached_interpreter(self, run_id: int, env: dict[str, str]) -> str:
+        """The run's isolated environment when it is built already (the runner starts in it
+        at once); else this interpreter (the runner checks, builds and re-executes)."""
+        from datatailr.image import environment as env_mod
+        from datatailr.scheduler.execution import version_requirements
+        from datatailr.scheduler.runner import IN_ENV_FLAG
+
+        with contextlib.suppress(Exception):
+            run = self.meta.get_run(run_id) or {}
+            version = self.meta.get_version(run["workflow_id"], run["job_version"])
+            requirements = version_requirements(version) if version else []
+            if requirements and env_mod.unmet(requirements):
+                python = env_mod.cached(requirements)
+                if python is not None:
+                    env.update(env_mod.activation(python, env))
+                    env[IN_ENV_FLAG] = env_mod.requirements_key(requirements)
+                    return python
+        return sys.executable
 
     def reap(self) -> None:
         for run_id, process in list(self.children.items()):
@@ -275,7 +309,7 @@ class Agent:
 
     def fire_schedules(self, now: float) -> list[int]:
         """Start one run per workflow whose schedule came due since it last fired."""
-        from datatailr.scheduler.execution import new_run
+        from datatailr.scheduler.execution import new_run, run_options
 
         started = []
         for version in self.meta.scheduled_versions():
@@ -295,8 +329,7 @@ class Agent:
                              job_version=version["job_version"],
                              task_names=[t["name"] for t in version["definition"]["tasks"]],
                              trigger="schedule", claimed=False, scheduled_time=due_ts,
-                             options={"fail_after": options.get("fail_after"),
-                                      "env_vars": options.get("env_vars", {})})
+                             options=run_options(options))
             self.meta.set_fire_run(version["workflow_id"], due_ts, run_id)
             self.log(f"{version['slug']} ({version['environment']}): schedule due at "
                      f"{due.isoformat()}; run {run_id} queued")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -25,8 +27,8 @@ from datatailr.core.states import ALL_STATES as STATES
 from datatailr.core.states import FINISHED_STATES
 from datatailr.errors import InvalidArgumentError, NotFoundError, RunFailedError, StorageError
 
-__all__ = ["FINISHED_STATES", "STATES", "Run", "Workflow", "WorkflowFunction", "list_workflows",
-           "workflow"]
+__all__ = ["FINISHED_STATES", "STATES", "InstantRunHandle", "Run", "Workflow", "WorkflowFunction",
+           "list_workflows", "workflow"]
 
 # -- conversions ---------------------------------------------------------------------------
 
@@ -112,7 +114,40 @@ def _platform():
 # -- @workflow -----------------------------------------------------------------------------
 
 _CALL_OPTIONS = ("local_run", "save_only", "to_json", "environment", "raise_on_failure",
-                 "progress")
+                 "progress", "instant_run")
+#: Call-time keywords of the hosted SDK that mean something on a container platform only:
+#: recorded with the version like the decorator's.
+_VENDOR_CALL_OPTIONS = ("image", "run_as", "acl", "python_version", "build_script_pre",
+                        "build_script_post", "build_secret_keys", "budget", "instant_run_mode",
+                        "instant_run_embed", "instant_run_workstation_image")
+
+
+def _module_frame() -> Any:
+    """The frame of the user's code that called the workflow (outside this module)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame
+
+
+def _called_during_import() -> bool:
+    """Is the call top-level code of a module being imported (not a script run, not a
+    function)? ``from my_workflow import pipeline`` on a file that deploys at top level."""
+    frame = _module_frame()
+    return (frame is not None and frame.f_code.co_name == "<module>"
+            and frame.f_globals.get("__name__") not in ("__main__", None)
+            and "__file__" in frame.f_globals)
+
+
+def _inside_cli_command() -> bool:
+    """Called by a ``dt`` command? It prints its own lines (stdout stays JSON with --json)."""
+    click = sys.modules.get("click")
+    return click is not None and click.get_current_context(silent=True) is not None
+
+
+def _importing_module() -> str:
+    frame = _module_frame()
+    return str(frame.f_globals.get("__name__")) if frame is not None else "?"
 
 
 class WorkflowFunction:
@@ -135,15 +170,22 @@ class WorkflowFunction:
         if resources is not None and not isinstance(resources, Resources):
             raise InvalidArgumentError(
                 f"@workflow(resources={resources!r}): give Resources(memory=..., cpu=...).")
+        #: what the decorator was given (None: the default, which is shown but not enforced)
+        self._given_resources = resources
         self.resources = resources or Resources("100m", 1)
         if env_vars is not None and not isinstance(env_vars, dict):
             raise InvalidArgumentError(f"@workflow(env_vars={env_vars!r}): give a dict.")
         self.env_vars = {str(k): str(v) for k, v in (env_vars or {}).items()}
         self.fail_after = parse_duration(fail_after, "fail_after")
         self.expire_after = parse_duration(expire_after, "expire_after")
-        if isinstance(python_requirements, str):
-            python_requirements = [r for r in python_requirements.split() if r]
-        self.python_requirements = list(python_requirements or [])
+        from datatailr.image.environment import read_requirements
+
+        image_requirements = getattr(platform_options.get("image"), "python_requirements", None)
+        if not python_requirements and image_requirements:
+            python_requirements = image_requirements  # image=Image(python_requirements=...)
+        self._requirements_spec = python_requirements
+        #: the requirement strings, or "auto" (inferred from the frozen code when it is saved)
+        self.python_requirements: list[str] | str = read_requirements(python_requirements)
         self.platform_options = platform_options
         functools.update_wrapper(self, body)
 
@@ -154,9 +196,18 @@ class WorkflowFunction:
         """The DAG of the body, without running or saving anything."""
         return dag_mod.trace(self.body, args, kwargs)
 
+    def check_requirements(self) -> None:
+        """For a run here: the requirements must be met by this Python (``"auto"`` pins
+        what is installed here, so it always is)."""
+        if isinstance(self.python_requirements, list) and self.python_requirements:
+            from datatailr.image.environment import check_here
+
+            check_here(self.python_requirements, self.name)
+
     def _options(self) -> dict:
         return {
             "resources": self.resources.to_dict(),
+            "resources_given": self._given_resources is not None,
             "env_vars": self.env_vars,
             "fail_after": self.fail_after,
             "expire_after": self.expire_after,
@@ -174,9 +225,42 @@ class WorkflowFunction:
             **self._options(),
         }
 
+    def with_overrides(self, **overrides: Any) -> WorkflowFunction:
+        """A copy with call-time settings (``schedule=``, ``resources=``, ``env_vars=``,
+        ``fail_after=``, ``expire_after=``, ``python_requirements=``, platform options)
+        replacing the decorator's; None keeps the decorator's value."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        settings = {
+            "schedule": self.schedule, "resources": self._given_resources,
+            "env_vars": self.env_vars, "fail_after": self.fail_after,
+            "expire_after": self.expire_after, "python_requirements": self._requirements_spec,
+        }
+        platform_options = dict(self.platform_options)
+        for key, value in given.items():
+            if key in settings:
+                settings[key] = value
+            else:
+                platform_options[key] = value
+        return WorkflowFunction(self.body, name=self.name, platform_options=platform_options,
+                                **settings)
+
     def __call__(self, *args: Any, local_run: bool = False, save_only: bool = False,
                  to_json: bool = False, environment: Environment | str | None = None,
-                 raise_on_failure: bool = False, progress: bool = True, **kwargs: Any) -> Any:
+                 raise_on_failure: bool = False, progress: bool = True,
+                 instant_run: bool = False, schedule: Any = None,
+                 resources: Resources | None = None, env_vars: dict | None = None,
+                 fail_after: Any = None, expire_after: Any = None,
+                 python_requirements: Any = None, **kwargs: Any) -> Any:
+        vendor_only = {k: kwargs.pop(k) for k in list(kwargs) if k in _VENDOR_CALL_OPTIONS}
+        effective = self.with_overrides(
+            schedule=schedule, resources=resources, env_vars=env_vars, fail_after=fail_after,
+            expire_after=expire_after, python_requirements=python_requirements, **vendor_only)
+        if effective is not self:
+            return effective(*args, local_run=local_run, save_only=save_only, to_json=to_json,
+                             environment=environment, raise_on_failure=raise_on_failure,
+                             progress=progress, instant_run=instant_run, **kwargs)
         env = resolve_environment(environment)
         if local_run and self.schedule is not None:
             raise InvalidArgumentError(
@@ -184,19 +268,25 @@ class WorkflowFunction:
                 f"once, now. Deploy it (call without local_run) to run on the schedule, or "
                 f"remove schedule= to test it locally."
             )
+        if local_run and instant_run:
+            raise InvalidArgumentError(
+                f"{self.name!r}: local_run=True runs here, instant_run=True on the agent; "
+                f"give one of them.")
+        deploying = not (local_run or to_json)
+        if deploying and _called_during_import():
+            if os.environ.get("DATATAILR_JOB_TYPE") == "batch":
+                return None  # a task imported the module that deploys: never deploy again
+            print(f"Warning: {self.name!r} is being deployed while a module is being imported "
+                  f"(a top-level call in {_importing_module()!r}); guard the call with "
+                  f"`if __name__ == \"__main__\":` to deploy only when the file is run.",
+                  file=sys.stderr)
         dag = self.trace(*args, **kwargs)
         if to_json:
             return json.dumps(self.definition(dag), indent=2, default=str)
-        from datatailr.scheduler import code as code_mod
-        from datatailr.scheduler.execution import save_version
-
+        if local_run:
+            self.check_requirements()
         platform = _platform()
-        job_version = save_version(
-            platform, name=self.name, slug=self.slug, environment=env.value, dag=dag,
-            options=self._options(), source=code_mod.source_text(dag, self.body),
-            schedule=self.schedule.to_dict() if self.schedule else None,
-            reuse_identical=local_run,
-        )
+        job_version = self._save(platform, dag, env, reuse_identical=local_run or instant_run)
         handle = Workflow(self.name, environment=env)
         if local_run:
             return self._run_here(platform, handle, dag, job_version, progress, raise_on_failure)
@@ -206,26 +296,72 @@ class WorkflowFunction:
         from datatailr.scheduler.agent import ensure_agent
 
         agent = ensure_agent()
+        if instant_run:
+            run = handle.start(version=job_version, _quiet=True)
+            print(f"Instant run {run.run_id} of {self.name!r} version {job_version} queued on "
+                  f"the local agent (pid {agent['pid']}).")
+            return InstantRunHandle(handle, run.run_id)
         if self.schedule is not None:
             print(f"Deployed {self.name!r} version {job_version} to {env.value}: the local "
                   f"agent (pid {agent['pid']}) runs it on its schedule, "
                   f"{self.schedule.describe()!r} ({self.schedule}).")
             return handle
-        run = handle.start(_quiet=True)
+        # The run starts the version this deploy saved, whatever else deploys meanwhile.
+        run = handle.start(version=job_version, _quiet=True)
         print(f"Deployed {self.name!r} version {job_version} to {env.value}: run {run.run_id} "
               f"queued on the local agent (pid {agent['pid']}). "
               f"Follow it with: dt log read {self.slug} -e {env.value} -i {run.run_id}")
         return run
 
+    def _save(self, platform: Any, dag: dag_mod.Dag, env: Environment,
+              reuse_identical: bool) -> int:
+        from datatailr.image import code as code_mod
+        from datatailr.scheduler.execution import save_version
+
+        return save_version(
+            platform, name=self.name, slug=self.slug, environment=env.value, dag=dag,
+            options=self._options(), source=code_mod.source_text(dag, self.body),
+            schedule=self.schedule.to_dict() if self.schedule else None,
+            reuse_identical=reuse_identical, body=self.body,
+        )
+
+    def rerun(self, run_id: int, *args: Any, local_run: bool = False, full: bool = False,
+              environment: Environment | str | None = None, progress: bool = True,
+              raise_on_failure: bool = False, **kwargs: Any) -> Run:
+        """Fix a task, then resume: save the current code as a version (the latest one when
+        nothing changed) and re-run ``run_id`` with it - partially, reusing every completed
+        task whose code and inputs are unchanged. ``local_run=True`` runs it here and now;
+        otherwise it is queued on the agent."""
+        env = resolve_environment(environment)
+        handle = Workflow(self.name, environment=env)
+        original, _ = handle._run(run_id)
+        if original["state"] not in FINISHED_STATES:
+            raise InvalidArgumentError(
+                f"Run {original['run_id']} is still {original['state']}; stop it first "
+                f"(Workflow(...).stop({original['run_id']})) or wait for it to end.")
+        dag = self.trace(*args, **kwargs)
+        if local_run:
+            self.check_requirements()
+        platform = _platform()
+        job_version = self._save(platform, dag, env, reuse_identical=True)
+        if not local_run:
+            return handle.rerun(original["run_id"], version=job_version, full=full)
+        return self._run_here(platform, handle, dag, job_version, progress, raise_on_failure,
+                              rerun_of=original, full=full)
+
     def _run_here(self, platform: Any, handle: Workflow, dag: dag_mod.Dag, job_version: int,
-                  progress: bool, raise_on_failure: bool) -> Run:
-        from datatailr.scheduler.execution import execute, new_run
+                  progress: bool, raise_on_failure: bool, rerun_of: dict | None = None,
+                  full: bool = False) -> Run:
+        from datatailr.scheduler.execution import execute, new_run, run_options
         from datatailr.scheduler.progress import LiveLogEcho, make_progress
 
         workflow_id = handle._row()["workflow_id"]
         run_id = new_run(platform, workflow_id=workflow_id, job_version=job_version,
                          task_names=dag.names, trigger="local", claimed=True,
-                         options={"fail_after": self.fail_after, "env_vars": self.env_vars})
+                         original_run_id=(rerun_of.get("original_run_id") or rerun_of["run_id"])
+                         if rerun_of else None,
+                         rerun_of=rerun_of["run_id"] if rerun_of else None, full=full,
+                         options=run_options(self._options()))
         listeners: list[Any] = []
         if progress:
             echo = LiveLogEcho(dag, run_id, platform.blobs.local_log_path)
@@ -298,6 +434,11 @@ class Workflow:
             others = [e.value for e in Environment if e != self.environment
                       and platform.metadata.find_workflow(self.slug, e.value)]
             hint = f" It exists in: {', '.join(others)}." if others else ""
+            if platform.metadata.find_workflow(self.slug, self.environment.value,
+                                               include_removed=True):
+                hint += (f" It was removed; bring it back with "
+                        f"Workflow({self._name!r}, get_existing=False).restore() or "
+                        f"`dt job restore {self.slug} -e {self.environment.value}`.")
             raise NotFoundError(
                 f"No workflow {self._name!r} in environment {self.environment.value!r}.{hint} "
                 f"Workflows there: {', '.join(existing) if existing else '(none yet)'}."
@@ -360,8 +501,49 @@ class Workflow:
             "schedule_description": schedule.describe() if schedule else None,
             "tasks": d["tasks"],
             "options": d.get("options", {}),
+            "python_environment": d.get("environment"),
+            "image": d.get("image"),
             "source": row["source"],
         }
+
+    def source_files(self, version: int | None = None) -> dict[str, str]:
+        """Every file of the user's code frozen in a version (default: the handle's version,
+        else the latest): path inside the image -> text. A notebook's cells show as
+        ``.datatailr/notebook.py``; versions saved before images had bundles show their task
+        functions' source as ``.datatailr/source.py``."""
+        from datatailr.image import code as code_mod
+
+        row = self._version_row(version)
+        data = _platform().blobs.get_bytes(row["code_key"])
+        if data is None:
+            raise NotFoundError(
+                f"The code of version {row['job_version']} of {self.name!r} is missing from "
+                f"the storage (key {row['code_key']!r}).")
+        files = code_mod.source_files(data)
+        return files or {".datatailr/source.py": row["source"] or ""}
+
+    def diff(self, a: int, b: int) -> str:
+        """A unified diff from version ``a`` to version ``b``: every file of their images and
+        their definitions (tasks, options, schedule, environment) as JSON. Empty when equal."""
+        import difflib
+
+        out: list[str] = []
+        files_a, files_b = self.source_files(a), self.source_files(b)
+        for path in sorted(set(files_a) | set(files_b)):
+            old, new = files_a.get(path), files_b.get(path)
+            if old == new:
+                continue
+            out.extend(difflib.unified_diff(
+                (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True),
+                fromfile=f"v{a}/{path}" if old is not None else "/dev/null",
+                tofile=f"v{b}/{path}" if new is not None else "/dev/null"))
+        def_a, def_b = (json.dumps(_comparable(self.definition(v)), indent=2, sort_keys=True,
+                                   default=str) + "\n" for v in (a, b))
+        out.extend(difflib.unified_diff(def_a.splitlines(keepends=True),
+                                        def_b.splitlines(keepends=True),
+                                        fromfile=f"v{a}/definition.json",
+                                        tofile=f"v{b}/definition.json"))
+        return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
     def versions(self) -> list[dict]:
         platform = _platform()
@@ -370,7 +552,8 @@ class Workflow:
             schedule = Schedule.parse(v["schedule"]) if v["schedule"] else None
             out.append({"job_version": int(v["job_version"]), "created_at": _dt(v["created_at"]),
                         "task_count": int(v["task_count"]),
-                        "schedule": str(schedule) if schedule else None})
+                        "schedule": str(schedule) if schedule else None,
+                        "removed": v.get("removed_at") is not None})
         return out
 
     # -- history --------------------------------------------------------------------------
@@ -504,30 +687,44 @@ class Workflow:
             ) from None
 
     # -- operations -----------------------------------------------------------------------
-    def start(self, _quiet: bool = False) -> Run:
-        """Start a run of the latest version now, on the local agent."""
+    def start(self, version: int | None = None, *, quiet: bool = False,
+              _quiet: bool = False) -> Run:
+        """Start a run now, on the local agent: of ``version``, else of the handle's version
+        (``Workflow(..., version=N)``), else of the latest. Prints which version it starts."""
         from datatailr.scheduler.agent import ensure_agent
         from datatailr.scheduler.execution import new_run
 
-        version = self._version_row()
-        names = [t["name"] for t in version["definition"]["tasks"]]
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidArgumentError(f"version={version!r}: give an integer version.")
+        row = self._version_row(version)
+        names = [t["name"] for t in row["definition"]["tasks"]]
         run_id = new_run(_platform(), workflow_id=self._row()["workflow_id"],
-                         job_version=int(version["job_version"]), task_names=names,
+                         job_version=int(row["job_version"]), task_names=names,
                          trigger="deploy" if _quiet else "manual", claimed=False,
-                         options=_run_options(version))
-        ensure_agent()
+                         options=_run_options(row))
+        agent = ensure_agent()
+        if not (quiet or _quiet or _inside_cli_command()):
+            print(f"Started {self.name!r} version {row['job_version']} in "
+                  f"{self.environment.value}: run {run_id} queued on the local agent "
+                  f"(pid {agent['pid']}).")
+        self._runs_cache = None
         return Run(self, run_id)
 
-    def rerun(self, run_id: int, version: int | None = None, full: bool = False) -> Run:
-        """A new run of ``run_id``: partial by default (completed tasks are reused)."""
-        from datatailr.scheduler.agent import ensure_agent
+    def rerun(self, run_id: int, version: int | None = None, full: bool = False, *,
+              local_run: bool = False, progress: bool = True) -> Run:
+        """A new run of ``run_id`` with the code of ``version`` (default: the latest, so "fix,
+        redeploy, rerun" runs the fix). Partial unless ``full``: a task that completed is
+        reused when its code and constant inputs are the same in both versions and everything
+        upstream of it is reused too. Queued on the agent; ``local_run=True`` runs it here and
+        now (in a process of its own that imports the version's frozen files) and returns
+        when it has ended."""
         from datatailr.scheduler.execution import new_run
 
         run, row = self._run(run_id)
         if version is not None:
             if isinstance(version, bool) or not isinstance(version, int):
                 raise InvalidArgumentError(f"version={version!r}: give an integer version.")
-        target = self._version_row(version if version is not None else run["job_version"])
+        target = self._version_row(version)
         if run["state"] not in FINISHED_STATES:
             raise InvalidArgumentError(
                 f"Run {run['run_id']} is still {run['state']}; stop it first "
@@ -536,26 +733,71 @@ class Workflow:
         names = [t["name"] for t in target["definition"]["tasks"]]
         new_id = new_run(_platform(), workflow_id=row["workflow_id"],
                          job_version=int(target["job_version"]), task_names=names,
-                         trigger="rerun", claimed=False,
+                         trigger="local" if local_run else "rerun", claimed=local_run,
                          original_run_id=run.get("original_run_id") or run["run_id"],
                          rerun_of=run["run_id"], full=bool(full),
                          options=_run_options(target))
-        ensure_agent()
         self._runs_cache = None
+        if local_run:
+            from datatailr.scheduler.runner import run_here
+
+            run_here(new_id, progress=progress)
+        else:
+            from datatailr.scheduler.agent import ensure_agent
+
+            ensure_agent()
         return Run(self, new_id)
 
     def stop(self, run_id: int) -> bool:
         run, _ = self._run(run_id)
         return _platform().metadata.request_stop(run["run_id"])
 
-    def remove(self) -> None:
-        """Delete the workflow, its versions and its whole history in this environment."""
+    def remove(self, version: int | None = None, *, purge: bool = False) -> None:
+        """Remove the workflow from this environment (it is no longer listed, found or
+        scheduled), or only ``version`` (the one before it becomes the latest: a rollback).
+        A soft removal, undone by ``restore()``; ``purge=True`` deletes the workflow with its
+        versions and its whole history for good."""
         platform = _platform()
-        gone = platform.metadata.remove_workflow(self._row()["workflow_id"])
-        for run_id in gone["run_ids"]:
-            platform.blobs.delete_run(run_id)
-        for key in gone["code_keys"]:
-            platform.blobs.delete(key)
+        row = self._row()
+        if purge:
+            if version is not None:
+                raise InvalidArgumentError("purge=True deletes the whole workflow: give no "
+                                           "version, or remove the version without purge.")
+            gone = platform.metadata.remove_workflow(row["workflow_id"])
+            for run_id in gone["run_ids"]:
+                platform.blobs.delete_run(run_id)
+            for key in gone["code_keys"]:
+                platform.blobs.delete(key)
+            return
+        if version is None:
+            platform.metadata.set_removed(row["workflow_id"], None, True)
+            return
+        target = self._version_row(version)
+        if not platform.metadata.set_removed(row["workflow_id"], int(target["job_version"]),
+                                             True):
+            raise InvalidArgumentError(f"Version {version} of {self.name!r} is removed already.")
+        self._runs_cache = None
+
+    def restore(self, version: int | None = None) -> None:
+        """Undo ``remove()``: the workflow is back, or ``version`` is current again."""
+        meta = _platform().metadata
+        row = meta.find_workflow(self.slug, self.environment.value, include_removed=True)
+        if row is None:
+            self._row()  # raises, naming what exists
+            return
+        if version is None:
+            if not meta.set_removed(row["workflow_id"], None, False):
+                raise InvalidArgumentError(
+                    f"{row['name']!r} is not removed in {self.environment.value}; to make an "
+                    f"earlier version current, remove the later ones (remove(version=N)).")
+            self._name = row["name"]
+            return
+        job_version = validate.identifier(version, "version")
+        if meta.get_version(row["workflow_id"], job_version) is None:
+            known = [v["job_version"] for v in meta.list_versions(row["workflow_id"])]
+            raise NotFoundError(f"{row['name']!r} has no version {version}; versions: {known}.")
+        if not meta.set_removed(row["workflow_id"], job_version, False):
+            raise InvalidArgumentError(f"Version {version} of {row['name']!r} is not removed.")
 
     def promote(self, from_environment: Environment | str | None = None,
                 version: int | None = None, *, to: Environment | str | None = None) -> int:
@@ -612,9 +854,16 @@ class Workflow:
         return new_version
 
 
+def _comparable(definition: dict) -> dict:
+    """A definition without what differs between any two versions (their number, time)."""
+    return {k: v for k, v in definition.items()
+            if k not in ("job_version", "created_at", "source")}
+
+
 def _run_options(version: dict) -> dict:
-    options = version["definition"].get("options", {})
-    return {"fail_after": options.get("fail_after"), "env_vars": options.get("env_vars", {})}
+    from datatailr.scheduler.execution import run_options
+
+    return run_options(version["definition"].get("options", {}))
 
 
 # -- Run -----------------------------------------------------------------------------------
@@ -677,6 +926,45 @@ class Run:
             failed = self.failed_tasks
             text += f" (failed task{'s' if len(failed) != 1 else ''}: {', '.join(failed)})"
         return text + ">"
+
+
+class InstantRunHandle:
+    """What ``pipeline(instant_run=True)`` returns: a run queued on the agent now (the
+    hosted SDK's names: ``status()``, ``task_status()``, ``logs()``, ``result()``,
+    ``run_details()``), plus ``wait()``."""
+
+    def __init__(self, workflow: Workflow, run_id: int) -> None:
+        self.workflow = workflow
+        self.run_id = int(run_id)
+        self.environment = workflow.environment
+        self.job_id = workflow.slug
+
+    def __repr__(self) -> str:
+        return (f"InstantRunHandle(run_id={self.run_id}, job_id={self.job_id!r}, "
+                f"workflow={self.workflow.name!r}, environment={self.environment.value!r})")
+
+    def run_details(self) -> dict:
+        return self.workflow.run_details(self.run_id)
+
+    def status(self) -> str:
+        return str(self.workflow.run(self.run_id).state)
+
+    def task_status(self, task_name: str | None = None, task_id: int | None = None) -> str:
+        if task_name is None and task_id is None:
+            raise InvalidArgumentError("task_status: give task_name=... or task_id=....")
+        run, _ = self.workflow._run(self.run_id)
+        return str(self.workflow._task(run, task_name, task_id)["state"])
+
+    def logs(self, task_name: str | None = None, stderr: bool = False, lines: int = 5000,
+             task_id: int | None = None) -> str:
+        return self.workflow.logs(self.run_id, task_name=task_name, stderr=stderr, lines=lines,
+                                  task_id=task_id)
+
+    def result(self, task_name: str | None = None, task_id: int | None = None) -> Any:
+        return self.workflow.result(self.run_id, task_name=task_name, task_id=task_id)
+
+    def wait(self, timeout: float | None = None) -> str:
+        return Run(self.workflow, self.run_id).wait(timeout=timeout)
 
 
 # -- the environment overview --------------------------------------------------------------

@@ -1,14 +1,84 @@
-"""``python -m datatailr.scheduler.runner RUN_ID``: execute one queued run, started by the agent.
+"""``python -m datatailr.scheduler.runner RUN_ID``: execute one queued run of a stored version.
 
-Loads the frozen code of the run's version, runs it with the recorder (and progress lines to
-this process's output, which the agent points at ``agent/runs/RUN_ID.log``). If the code cannot
-even be loaded, the run fails with that reason instead of staying queued.
+The agent starts it (with the clean environment of ``run_environment``); a local rerun of a
+stored version starts it too (``run_here``, with the caller's environment). Before any task:
+the version's ``python_requirements`` - met by this interpreter, or the runner re-executes
+itself in the isolated environment built for them (a local run only checks them) - then its
+frozen code, source bundle first on ``sys.path``. If either fails, the run fails with that
+reason (the installer's error, the import error) instead of staying queued. Progress lines go
+to this process's output, which the agent points at ``agent/runs/RUN_ID.log``.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import traceback
+
+#: Set for a runner that runs a local run (check requirements, never build environments).
+LOCAL_FLAG = "DATATAILR_RUNNER_LOCAL"
+#: Set by a runner that re-executed itself in an isolated environment (the set's key).
+IN_ENV_FLAG = "DATATAILR_RUNNER_ENV"
+
+#: Variables of the agent's environment a deployed run keeps: what the system needs to work
+#: (search path, home, user, locale, time zone, temp folder) and how Python finds datatailr.
+BASE_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+                  "TMPDIR", "TERM", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR")
+#: The platform's own settings (DATATAILR_*), except a run context left over in the agent's.
+CONTEXT_VARIABLES = ("DATATAILR_JOB_NAME", "DATATAILR_JOB_ENVIRONMENT", "DATATAILR_JOB_VERSION",
+                     "DATATAILR_BATCH_RUN_ID", "DATATAILR_JOB_TYPE", "DATATAILR_USER")
+
+
+def run_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The clean base a deployed run starts from: BASE_VARIABLES, LC_*, and the platform's
+    DATATAILR_* settings of ``environ`` (default: this process's). Never anything else of
+    the shell that started the agent."""
+    environ = dict(os.environ if environ is None else environ)
+    out = {}
+    for key, value in environ.items():
+        if key in BASE_VARIABLES or key.startswith("LC_") or (
+                key.startswith("DATATAILR_") and key not in CONTEXT_VARIABLES
+                and not key.startswith("DATATAILR_BATCH_ARG_")
+                and key not in (LOCAL_FLAG, IN_ENV_FLAG)):
+            out[key] = value
+    return out
+
+
+def _fail(meta: object, run_id: int, error: str) -> int:
+    print(f"Error: {error}", file=sys.stderr, flush=True)
+    meta.mark_abandoned(run_id, "failed", error)  # type: ignore[attr-defined]
+    return 1
+
+
+def _prepare_environment(meta: object, run_id: int, version: dict, name: str) -> int | None:
+    """None to go on here; an exit code when the run failed (or never returns: exec)."""
+    from datatailr.errors import RequirementsError
+    from datatailr.image import environment as env_mod
+    from datatailr.scheduler.execution import version_requirements
+
+    requirements = version_requirements(version)
+    if not requirements:
+        return None
+    if os.environ.get(LOCAL_FLAG) == "1" or os.environ.get(IN_ENV_FLAG):
+        try:
+            env_mod.check_here(requirements, name)
+        except RequirementsError as exc:
+            return _fail(meta, run_id, str(exc))
+        return None
+    try:
+        python = env_mod.ensure(requirements, log=lambda line: print(line, flush=True))
+    except RequirementsError as exc:
+        return _fail(meta, run_id, f"The run's environment could not be built. {exc}")
+    if python == sys.executable:
+        return None
+    print(f"Running in the environment for {requirements}: {python}", flush=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(python, [python, "-m", "datatailr.scheduler.runner", str(run_id)],
+              {**env_mod.activation(python, dict(os.environ)),
+               IN_ENV_FLAG: env_mod.requirements_key(requirements)})
+    return None  # not reached
 
 
 def run(run_id: int) -> int:
@@ -25,19 +95,47 @@ def run(run_id: int) -> int:
     workflow = meta.workflow_by_id(row["workflow_id"])
     version = meta.get_version(row["workflow_id"], row["job_version"])
     assert workflow is not None
+    if version is None:
+        return _fail(meta, run_id, f"Cannot load the code of version {row['job_version']}: "
+                                   f"version {row['job_version']} of {workflow['name']!r} is gone")
+    failed = _prepare_environment(meta, run_id, version, workflow["name"])
+    if failed is not None:
+        return failed
+    # This process is a batch run: a module of the version that deploys at import time
+    # (imported now, to load the task functions) must not deploy again.
+    os.environ["DATATAILR_JOB_TYPE"] = "batch"
     try:
-        if version is None:
-            raise LookupError(f"version {row['job_version']} of {workflow['name']!r} is gone")
         dag = load_dag(platform, version)
     except Exception as exc:
         traceback.print_exc()
-        meta.mark_abandoned(run_id, "failed",
-                            f"Cannot load the code of version {row['job_version']}: "
-                            f"{type(exc).__name__}: {exc}")
-        return 1
+        return _fail(meta, run_id, f"Cannot load the code of version {row['job_version']}: "
+                                   f"{type(exc).__name__}: {exc}")
     state = execute(platform, run_id, dag, workflow_name=workflow["name"],
                     listeners=[PlainProgress(dag, workflow["name"])])
     return 0 if state == "completed" else 3
+
+
+def run_here(run_id: int, progress: bool = True) -> int:
+    """Run a recorded run in a runner process started from here, with this process's
+    environment, relaying its progress lines; returns the runner's exit code. Used for local
+    runs of a stored version (its frozen files must not mix with the modules loaded here)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datatailr.scheduler.runner", str(run_id)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, LOCAL_FLAG: "1"}, text=True, errors="replace")
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if progress:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        return process.wait()
+    except BaseException:  # Ctrl+C here stops the run there
+        from datatailr.scheduler.platform import current_platform
+
+        current_platform().metadata.request_stop(run_id)
+        process.wait()
+        raise
 
 
 if __name__ == "__main__":

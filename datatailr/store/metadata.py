@@ -36,7 +36,7 @@ from sqlalchemy import event
 
 from datatailr.errors import InvalidArgumentError, StorageError, StoreUnavailableError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 md = sa.MetaData()
 
@@ -55,6 +55,8 @@ workflows = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     # 'workflow' | 'service' | 'app' | 'excel_addin'
     sa.Column("job_type", sa.String(16), nullable=False, server_default="workflow"),
+    # `dt job rm` is a soft delete, undone by `dt job restore`; history stays readable
+    sa.Column("removed_at", sa.Float),
     sa.UniqueConstraint("slug", "environment", name="uq_workflow_slug_env"),
     sqlite_autoincrement=True,  # ids are never reused, even after a workflow is removed
 )
@@ -70,6 +72,7 @@ versions = sa.Table(
     sa.Column("code_hash", sa.String(64), nullable=False),
     sa.Column("schedule", sa.Text, nullable=True),  # JSON of Schedule.to_dict()
     sa.Column("task_count", sa.Integer, nullable=False),
+    sa.Column("removed_at", sa.Float),  # a removed version is never the latest
 )
 
 runs = sa.Table(
@@ -353,9 +356,15 @@ class MetadataStore:
         """The id of the job ``name`` (slug ``slug``), made if new. A different display name
         (or job type) with the same slug is another job: refused, never merged."""
         found = conn.execute(
-            sa.select(workflows.c.workflow_id, workflows.c.name, workflows.c.job_type)
+            sa.select(workflows.c.workflow_id, workflows.c.name, workflows.c.job_type,
+                      workflows.c.removed_at)
             .where(workflows.c.slug == slug, workflows.c.environment == environment)
         ).first()
+        if found is not None and found.removed_at is not None and found.name == name \
+                and found.job_type == job_type:
+            # Deploying a removed job again brings it back, with its history.
+            conn.execute(workflows.update().where(workflows.c.workflow_id == found.workflow_id)
+                         .values(removed_at=None))
         if found is not None:
             if found.name != name:
                 raise InvalidArgumentError(
@@ -375,13 +384,15 @@ class MetadataStore:
         assert key is not None
         return int(key[0])
 
-    def find_workflow(self, key: str, environment: str) -> dict | None:
-        """By slug or display name (the caller slugifies)."""
-        with self.read() as conn:
-            row = conn.execute(
-                sa.select(workflows).where(workflows.c.slug == key,
+    def find_workflow(self, key: str, environment: str,
+                      include_removed: bool = False) -> dict | None:
+        """By slug (the caller slugifies); a removed job only with ``include_removed``."""
+        query = sa.select(workflows).where(workflows.c.slug == key,
                                            workflows.c.environment == environment)
-            ).first()
+        if not include_removed:
+            query = query.where(workflows.c.removed_at.is_(None))
+        with self.read() as conn:
+            row = conn.execute(query).first()
             return _row(row) if row else None
 
     def workflow_by_id(self, workflow_id: int) -> dict | None:
@@ -394,7 +405,8 @@ class MetadataStore:
     def list_workflows(self, environment: str) -> list[dict]:
         with self.read() as conn:
             rows = conn.execute(
-                sa.select(workflows).where(workflows.c.environment == environment)
+                sa.select(workflows).where(workflows.c.environment == environment,
+                                           workflows.c.removed_at.is_(None))
                 .order_by(workflows.c.slug)
             ).all()
             return [_row(r) for r in rows]
@@ -420,7 +432,9 @@ class MetadataStore:
         return job_version
 
     def latest_version(self, workflow_id: int, conn: sa.Connection | None = None) -> dict | None:
-        query = (sa.select(versions).where(versions.c.workflow_id == workflow_id)
+        """The newest version that is not removed."""
+        query = (sa.select(versions).where(versions.c.workflow_id == workflow_id,
+                                           versions.c.removed_at.is_(None))
                  .order_by(versions.c.job_version.desc()).limit(1))
         with contextlib.ExitStack() as stack:
             if conn is None:
@@ -440,7 +454,7 @@ class MetadataStore:
         with self.read() as conn:
             rows = conn.execute(
                 sa.select(versions.c.job_version, versions.c.created_at, versions.c.task_count,
-                          versions.c.schedule, versions.c.code_hash)
+                          versions.c.schedule, versions.c.code_hash, versions.c.removed_at)
                 .where(versions.c.workflow_id == workflow_id)
                 .order_by(versions.c.job_version)
             ).all()
@@ -455,15 +469,34 @@ class MetadataStore:
         """The latest version of every workflow whose latest version has a schedule."""
         latest = (sa.select(versions.c.workflow_id,
                             sa.func.max(versions.c.job_version).label("job_version"))
+                  .where(versions.c.removed_at.is_(None))
                   .group_by(versions.c.workflow_id).subquery())
         query = (sa.select(versions, workflows.c.slug, workflows.c.environment,
                            workflows.c.name, workflows.c.created_at.label("workflow_created_at"))
                  .join(latest, sa.and_(versions.c.workflow_id == latest.c.workflow_id,
                                        versions.c.job_version == latest.c.job_version))
                  .join(workflows, workflows.c.workflow_id == versions.c.workflow_id)
-                 .where(versions.c.schedule.is_not(None)))
+                 .where(versions.c.schedule.is_not(None), workflows.c.removed_at.is_(None)))
         with self.read() as conn:
             return [_version(r) for r in conn.execute(query).all()]
+
+    def set_removed(self, workflow_id: int, job_version: int | None, removed: bool) -> bool:
+        """Soft-remove (or restore) a job, or one of its versions; False when nothing changed.
+        A removed job is not listed, found by name or scheduled; a removed version is never
+        the latest, so removing the current version rolls back to the one before."""
+        value = time.time() if removed else None
+        with self.write() as conn:
+            if job_version is None:
+                done = conn.execute(workflows.update().where(
+                    workflows.c.workflow_id == workflow_id,
+                    workflows.c.removed_at.is_(None) if removed
+                    else workflows.c.removed_at.is_not(None)).values(removed_at=value))
+            else:
+                done = conn.execute(versions.update().where(
+                    versions.c.workflow_id == workflow_id, versions.c.job_version == job_version,
+                    versions.c.removed_at.is_(None) if removed
+                    else versions.c.removed_at.is_not(None)).values(removed_at=value))
+            return done.rowcount == 1
 
     def remove_workflow(self, workflow_id: int) -> dict:
         """Delete a workflow with its versions and history; returns what the caller must
@@ -843,11 +876,16 @@ def _server_url(url: str) -> sa.URL:
     """``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; use psycopg2 when that is what is
     installed (the ``postgres`` extra), so the URL users write works either way."""
     parsed = sa.make_url(url)
-    if parsed.drivername == "postgresql":
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.drivername.startswith("postgresql"):
+        import importlib.util
+
+        has3, has2 = (importlib.util.find_spec(m) is not None for m in ("psycopg", "psycopg2"))
+        if not (has3 or has2):
+            raise StorageError(
+                f"DATATAILR_DB_URL={parsed.render_as_string()!r} needs a PostgreSQL driver: "
+                f"pip install 'datatailr-local-first[postgres]'.")
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg" if has3 else "postgresql+psycopg2")
     return parsed
 
 
@@ -962,6 +1000,7 @@ def _migrate_1_to_2(conn: sa.Connection) -> None:
 MIGRATIONS: dict[int, Any] = {
     # schema_version N -> N+1: a function of a connection in the migrating transaction
     1: _migrate_1_to_2,
+    2: _add_missing_columns,  # removed_at on workflows and versions (soft removal)
 }
 
 _STORES: dict[tuple[int, str], MetadataStore] = {}

@@ -7,8 +7,11 @@ import { h, replace } from "./dom.js";
 import { elapsed, formatDuration, formatTime, stateClass, stateLabel } from "./format.js";
 import { insertCellBelow } from "./notebook.js";
 import { createClient } from "./protocol.js";
-import { stateCounts } from "./runs.js";
+import { reuseCounts, stateCounts } from "./runs.js";
 import { createDagView } from "./views/dag.js";
+import { createDefinition } from "./views/definition.js";
+import { createGrid } from "./views/grid.js";
+import { createTimeline } from "./views/timeline.js";
 import { badge, createOverview } from "./views/overview.js";
 import { createRerunDialog } from "./views/rerun.js";
 import { createRunsPanel } from "./views/runs.js";
@@ -37,6 +40,18 @@ export const TRAITS = [
   "error",
   "live",
   "loaded",
+  "state_filter",
+  "view",
+  "grid",
+  "definition",
+];
+
+/** The views of a run, in tab order. */
+export const VIEWS = [
+  ["graph", "Graph"],
+  ["timeline", "Timeline"],
+  ["grid", "Tasks × runs"],
+  ["definition", "Definition"],
 ];
 
 /**
@@ -47,6 +62,7 @@ export const TRAITS = [
  *   flash: (runId: number) => void,
  *   flashRunId: number | null,
  *   workflowName: () => string,
+ *   revealTask: () => void,
  * }} Ctx
  */
 
@@ -80,7 +96,7 @@ export function renderExplorer({ model, el }) {
         } catch (err) {
           where = `error: ${err}`;
         }
-        client.request("inserted", { variable: msg.variable, where, ok: where.startsWith("inserted@") });
+        client.request("inserted", { variable: msg.variable, where, ok: /^(inserted|exists)@/.test(where) });
       }
     },
   });
@@ -103,6 +119,13 @@ export function renderExplorer({ model, el }) {
     },
     get flashRunId() {
       return flashRunId;
+    },
+    revealTask: () => {
+      // The panel may sit below the fold (stacked layout): bring it into view.
+      if (taskPanel.el.style.display === "none") return;
+      const r = taskPanel.el.getBoundingClientRect();
+      const vh = window.innerHeight || document.documentElement.clientHeight;
+      if (r.top < 0 || r.top > vh - 80) taskPanel.el.scrollIntoView({ block: "start", behavior: "auto" });
     },
     workflowName: () => {
       const slug = model.get("workflow");
@@ -129,9 +152,31 @@ export function renderExplorer({ model, el }) {
   const dag = createDagView(ctx);
   const taskPanel = createTaskPanel(ctx);
   const rerun = createRerunDialog(ctx);
+  const timeline = createTimeline(ctx);
+  const grid = createGrid(ctx);
+  const definition = createDefinition(ctx);
   const runHead = h("div", { class: "dt-run-head" });
-  const runPanel = h("div", { class: "dt-panel dt-run-panel" }, runHead, dag.el);
+  const failLine = h("div", { class: "dt-fail-line", style: { display: "none" } });
+  const viewTabs = h(
+    "div",
+    { class: "dt-view-tabs", role: "tablist", "aria-label": "Run views" },
+    VIEWS.map(([key, label]) =>
+      h("button", {
+        class: "dt-tab dt-view-tab",
+        role: "tab",
+        dataset: { view: key },
+        text: label,
+        onclick: () => client.request("set_view", { view: key }),
+      }),
+    ),
+  );
+  const viewBox = h("div", { class: "dt-view-box" }, dag.el, timeline.el, grid.el, definition.el);
+  const runPanel = h("div", { class: "dt-panel dt-run-panel" }, runHead, failLine, viewTabs, viewBox);
   const workflowView = h("div", { class: "dt-workflow" }, runsPanel.el, runPanel, taskPanel.el);
+  /** @type {string | null} */
+  let onlyState = null;
+  /** @type {any} */
+  let onlyRun = null;
   const body = h("div", { class: "dt-body" });
   const statusText = h("span", { class: "dt-status-text" });
   const live = h("span", { class: "dt-live", title: "Running runs refresh on their own while this explorer is open" });
@@ -150,16 +195,27 @@ export function renderExplorer({ model, el }) {
   let lastRunHead = {};
   /** @param {Record<string, any>} st */
   function renderRunHead(st) {
-    if (st.run === lastRunHead.run) return;
-    lastRunHead = st;
+    if (st.run === lastRunHead.run && onlyState === lastRunHead.__only) return;
+    lastRunHead = { ...st, __only: onlyState };
     const run = st.run;
     if (!run || run.run_id == null) {
       replace(runHead, h("span", { class: "dt-muted", text: st.run_count ? "Select a run to see its graph." : "" }));
-      dag.el.style.display = "none";
+      failLine.style.display = "none";
+      viewTabs.style.display = viewBox.style.display = "none";
       return;
     }
-    dag.el.style.display = "";
+    viewTabs.style.display = viewBox.style.display = "";
     const now = Date.now();
+    const tasks = run.tasks ?? [];
+    const { reused, executed } = reuseCounts(tasks);
+    const runLink = (/** @type {number} */ id, /** @type {string} */ cls) =>
+      h("button", {
+        class: `dt-link ${cls}`,
+        dataset: { runId: id },
+        text: `#${id}`,
+        onclick: () => client.request("select_run", { run_id: id }),
+      });
+    const active = ["pending", "scheduled", "running"].includes(run.state);
     replace(
       runHead,
       h("span", { class: "dt-run-title", text: `Run #${run.run_id}` }),
@@ -172,19 +228,109 @@ export function renderExplorer({ model, el }) {
         "took ",
         h("b", { text: formatDuration(elapsed(run, now)) }),
       ),
+      run.trigger ? h("span", { class: "dt-kv" }, "trigger ", h("b", { text: run.trigger })) : null,
       run.rerun_of != null
-        ? h("span", { class: "dt-tag", text: `rerun of #${run.rerun_of}${run.full ? " (full)" : ""}` })
+        ? h(
+            "span",
+            { class: "dt-tag dt-rerun-of" },
+            `${run.full ? "full " : ""}rerun of `,
+            runLink(run.rerun_of, "dt-rerun-of-link"),
+          )
+        : null,
+      (run.superseded_by ?? []).length
+        ? h(
+            "span",
+            { class: "dt-tag dt-superseded" },
+            "superseded by ",
+            (run.superseded_by ?? []).map((/** @type {number} */ id, /** @type {number} */ i) => [
+              i ? ", " : "",
+              runLink(id, "dt-superseded-link"),
+            ]),
+          )
         : null,
       h(
         "span",
-        { class: "dt-chips" },
-        stateCounts(run.tasks ?? []).map(([state, n]) =>
-          h("span", { class: `dt-badge ${stateClass(state)}`, text: `${n} ${stateLabel(state)}` }),
+        { class: "dt-chips", role: "group", "aria-label": "Tasks by state: click to pick them out" },
+        stateCounts(tasks).map(([state, n]) =>
+          h("button", {
+            class: `dt-badge dt-chip ${stateClass(state)}${onlyState === state ? " dt-on" : ""}`,
+            dataset: { state },
+            "aria-pressed": String(onlyState === state),
+            title:
+              onlyState === state ? "Show all tasks" : `Pick out the ${stateLabel(state)} tasks and open the first`,
+            text: `${n} ${stateLabel(state)}`,
+            onclick: () => pickState(state),
+          }),
         ),
+        reused
+          ? h("span", {
+              class: "dt-tag dt-reuse-counts",
+              title: "Reused: a completed result taken from an earlier run, not run again",
+              text: `${reused} reused · ${executed} executed`,
+            })
+          : null,
       ),
       h("span", { class: "dt-spacer" }),
+      active
+        ? h("button", {
+            class: "dt-small dt-stop-btn",
+            text: "■ Stop",
+            title: `Stop run #${run.run_id}`,
+            onclick: () => client.request("stop", { run_id: run.run_id }),
+          })
+        : null,
       h("button", { class: "dt-small dt-rerun-btn dt-run-rerun", text: "↻ Rerun", onclick: () => ctx.openRerun(run) }),
     );
+    const f = run.failure;
+    if (f && ["failed", "failed_after"].includes(run.state)) {
+      failLine.style.display = "";
+      replace(
+        failLine,
+        f.task_name
+          ? [
+              "failed at ",
+              h("button", {
+                class: "dt-link dt-fail-task",
+                text: f.task_name,
+                onclick: () => ctx.selectTask(f.task_id),
+              }),
+              f.count > 1 ? h("span", { class: "dt-faint", text: ` (+${f.count - 1} more)` }) : null,
+              ": ",
+            ]
+          : "failed: ",
+        h("span", { class: "dt-fail-error", text: f.error || "no error recorded" }),
+      );
+    } else failLine.style.display = "none";
+  }
+
+  /** A state chip: pick out the tasks in that state (dim the rest) and open the first. */
+  function pickState(/** @type {string} */ state) {
+    const run = model.get("run");
+    onlyState = onlyState === state ? null : state;
+    onlyRun = run;
+    if (onlyState) {
+      const first = (run?.tasks ?? [])
+        .filter((/** @type {any} */ t) => t.state === state)
+        .sort(
+          (/** @type {any} */ a, /** @type {any} */ b) =>
+            String(a.start_time ?? "~").localeCompare(String(b.start_time ?? "~")) || a.id - b.id,
+        )[0];
+      if (first && first.id !== model.get("task_id")) ctx.selectTask(first.id);
+    }
+    schedule();
+  }
+
+  /** A saved notebook's static copy sits beside the widget: the live view hides it. */
+  function hideSnapshot() {
+    const child = root.closest(".jp-OutputArea-child, .output_area");
+    const area = child?.parentElement;
+    if (!area) return;
+    for (const sib of area.children) {
+      if (sib !== child && sib.querySelector?.("[data-dt-snapshot], .dt-snapshot")) {
+        /** @type {HTMLElement} */ (sib).style.display = "none";
+        root.dataset.snapshotHidden = "1";
+      }
+    }
   }
 
   function render() {
@@ -194,10 +340,27 @@ export function renderExplorer({ model, el }) {
     errorText.textContent = st.error ?? "";
     if (st.workflow) {
       if (body.firstChild !== workflowView) replace(body, workflowView);
+      if (onlyRun && st.run && st.run.run_id !== onlyRun.run_id) onlyState = null;
+      onlyRun = st.run;
       runsPanel.update(st);
       renderRunHead(st);
-      dag.update(st.run, st.task_id);
+      const view = VIEWS.some(([k]) => k === st.view) ? st.view : "graph";
+      for (const b of viewTabs.querySelectorAll("button")) {
+        const on = /** @type {HTMLElement} */ (b).dataset.view === view;
+        b.classList.toggle("dt-on", on);
+        b.setAttribute("aria-selected", String(on));
+      }
+      dag.el.style.display = view === "graph" ? "" : "none";
+      timeline.el.style.display = view === "timeline" ? "" : "none";
+      grid.el.style.display = view === "grid" ? "" : "none";
+      definition.el.style.display = view === "definition" ? "" : "none";
+      if (view === "graph") dag.update(st.run, st.task_id, onlyState);
+      else if (view === "timeline") timeline.update(st.run, st.task_id, onlyState);
+      else if (view === "grid") grid.update(st.grid, onlyState, st.run_id);
+      else definition.update(st.definition);
       taskPanel.update(st);
+      const hasTask = Boolean(st.task && st.task.task_id != null);
+      workflowView.classList.toggle("dt-has-task", hasTask);
     } else {
       if (body.firstChild !== overview.el) replace(body, overview.el);
       overview.update(st);
@@ -226,6 +389,8 @@ export function renderExplorer({ model, el }) {
     return event;
   });
   render();
+  queueMicrotask(hideSnapshot);
+  setTimeout(hideSnapshot, 500);
   const ticker = setInterval(() => {
     runsPanel.tick();
     const d = runHead.querySelector(".dt-run-duration[data-live='1'] b");

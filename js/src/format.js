@@ -155,3 +155,44 @@ export function formatBytes(n) {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/**
+ * The text inputs of the date range ("2026-11-27 13:05", 24-hour, UTC) for an ISO time.
+ * @param {string | null | undefined} iso
+ */
+export function toRangeText(iso) {
+  return toInputValue(iso).replace("T", " ");
+}
+
+/**
+ * Read a range input: "" -> {ok, iso: null}; "2026-11-27 13:05" (or with T, seconds, or just a
+ * date) -> the ISO UTC string; anything else -> an error that shows the format.
+ * @param {string} text
+ * @returns {{ok: true, iso: string | null} | {ok: false, error: string}}
+ */
+export function parseRangeText(text) {
+  const t = text.trim();
+  if (!t) return { ok: true, iso: null };
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?Z?$/.exec(t);
+  if (m) {
+    const [y, mo, d, hh, mi, ss] = [+m[1], +m[2], +m[3], m[4] ? +m[4] : 0, m[5] ? +m[5] : 0, m[6] ? +m[6] : 0];
+    const ms = Date.UTC(y, mo - 1, d, hh, mi, ss);
+    const back = new Date(ms);
+    if (back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && hh < 24 && mi < 60 && ss < 60)
+      return { ok: true, iso: back.toISOString().replace(".000Z", "Z") };
+  }
+  return {
+    ok: false,
+    error: `"${t}" is not a UTC date and time: write YYYY-MM-DD HH:MM (24-hour), e.g. 2026-11-27 13:05.`,
+  };
+}
+
+/**
+ * Bytes as people read them: "512 B", "48.0 MB", "1.2 GB".
+ * @param {number | null | undefined} n
+ */
+export function formatMemory(n) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;
+  return formatBytes(n);
+}

@@ -388,3 +388,112 @@ export function findTasks(tasks, query) {
   if (!q) return [];
   return tasks.filter((t) => t.name.toLowerCase().includes(q)).map((t) => t.id);
 }
+
+/**
+ * The node to move keyboard focus to from `fromId` with an arrow key: the nearest node whose
+ * centre lies in that direction (within a 45° cone), preferring the straight line.
+ * @param {NodeBox[]} nodes
+ * @param {number} fromId
+ * @param {"left" | "right" | "up" | "down"} dir
+ * @returns {number | null}
+ */
+export function nearestInDirection(nodes, fromId, dir) {
+  const from = nodes.find((n) => n.id === fromId);
+  if (!from) return nodes.length ? nodes[0].id : null;
+  let best = null;
+  let bestScore = Infinity;
+  for (const n of nodes) {
+    if (n.id === fromId) continue;
+    const dx = n.x - from.x;
+    const dy = n.y - from.y;
+    const along = dir === "right" ? dx : dir === "left" ? -dx : dir === "down" ? dy : -dy;
+    const across = Math.abs(dir === "left" || dir === "right" ? dy : dx);
+    if (along <= 0 || across > along * 1.5 + 1) continue;
+    const score = along + across * 3;
+    if (score < bestScore) {
+      bestScore = score;
+      best = n.id;
+    }
+  }
+  return best;
+}
+
+/**
+ * @typedef {{id: number, name: string, state: string, reused: boolean, start: number | null,
+ *   end: number | null, left: number, width: number, duration: number | null}} TimelineRow
+ * @typedef {{rows: TimelineRow[], t0: number, span: number, ticks: {at: number, label: string}[]}} Timeline
+ */
+
+const TICK_STEPS = [
+  0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200,
+  86400,
+];
+
+/** @param {number} s  seconds from the start -> "+1.5 s", "+2m", "+1h 30m" */
+export function offsetLabel(s) {
+  if (s === 0) return "0";
+  if (s < 1) return `+${Math.round(s * 1000)} ms`;
+  if (s < 60) return `+${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+  if (s < 3600) return `+${Math.floor(s / 60)}m${s % 60 ? ` ${Math.round(s % 60)}s` : ""}`;
+  return `+${Math.floor(s / 3600)}h${s % 3600 ? ` ${Math.round((s % 3600) / 60)}m` : ""}`;
+}
+
+/**
+ * A Gantt chart of a run's tasks: one row per task in start order (tasks that never started
+ * last), each bar's left and width as fractions of the run's span, and time ticks.
+ * @param {{id: number, name: string, state: string, start_time?: string | null,
+ *   end_time?: string | null, result_from_run_id?: number | null}[]} tasks
+ * @param {number} nowMs  running tasks' bars end now
+ * @returns {Timeline}
+ */
+export function timelineLayout(tasks, nowMs) {
+  const parse = (/** @type {string | null | undefined} */ s) => {
+    if (!s) return null;
+    const v = Date.parse(s);
+    return Number.isNaN(v) ? null : v;
+  };
+  const items = tasks.map((t) => {
+    const start = parse(t.start_time);
+    let end = parse(t.end_time);
+    if (start !== null && end === null && (t.state === "running" || t.state === "pending")) end = nowMs;
+    return { t, start, end };
+  });
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const { start, end } of items) {
+    if (start !== null) t0 = Math.min(t0, start);
+    if (end !== null) t1 = Math.max(t1, end);
+    if (start !== null) t1 = Math.max(t1, start);
+  }
+  if (!Number.isFinite(t0)) {
+    t0 = nowMs;
+    t1 = nowMs;
+  }
+  const span = Math.max(1, t1 - t0);
+  items.sort((a, b) => {
+    if (a.start === null || b.start === null)
+      return (a.start === null ? 1 : 0) - (b.start === null ? 1 : 0) || a.t.id - b.t.id;
+    return a.start - b.start || a.t.id - b.t.id;
+  });
+  const rows = items.map(({ t, start, end }) => {
+    const left = start === null ? 0 : (start - t0) / span;
+    const width = start === null ? 0 : Math.max(0, ((end ?? start) - start) / span);
+    return {
+      id: t.id,
+      name: t.name,
+      state: t.state,
+      reused: t.result_from_run_id != null,
+      start,
+      end,
+      left,
+      width,
+      duration: start !== null && end !== null ? (end - start) / 1000 : null,
+    };
+  });
+  const seconds = span / 1000;
+  const step = TICK_STEPS.find((s) => seconds / s <= 6) ?? 86400 * Math.ceil(seconds / 86400 / 6);
+  const ticks = [];
+  for (let at = 0; at <= seconds + 1e-9; at += step)
+    ticks.push({ at: (at * 1000) / span, label: offsetLabel(Math.round(at * 1000) / 1000) });
+  return { rows, t0, span, ticks };
+}

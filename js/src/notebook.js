@@ -5,10 +5,39 @@
  * the caller falls back to showing a copyable line (JUPYTER-RECIPE.md section 4).
  */
 
+/** @param {any} cell */
+const sourceOf = (cell) => {
+  const src = cell?.source ?? (typeof cell?.getSource === "function" ? cell.getSource() : "");
+  return Array.isArray(src) ? src.join("") : String(src ?? "");
+};
+
+/** A cell this explorer inserts: the "Load into a cell" line and nothing else. */
+export const LOADER =
+  /^from datatailr import Workflow\n\n\w+ = Workflow\(.*\)\.result\(run_id=\d+, task_name=.*\)\n\w+$/s;
+
+/**
+ * Where "Load into a cell" puts `code` among `sources` (the notebook's cells) when the
+ * explorer is in cell `at`: after the loader cells already below it (oldest first), or
+ * nowhere if the same line is already there.
+ * @param {string[]} sources
+ * @param {number} at
+ * @param {string} code
+ * @returns {{index: number, exists: boolean}}
+ */
+export function insertionPoint(sources, at, code) {
+  let i = at + 1;
+  while (i < sources.length && LOADER.test(sources[i])) {
+    if (sources[i] === code) return { index: i, exists: true };
+    i++;
+  }
+  return { index: i, exists: false };
+}
+
 /**
  * Insert a code cell below the cell that shows `el` (JUPYTER-RECIPE.md section 4, strategy D).
- * Uses the notebook model that JupyterLab's widget manager exposes; returns where it went, or
- * "no-notebook-context" where the front end (VS Code, Colab, a console) offers no such thing.
+ * Uses the notebook model that JupyterLab's widget manager exposes; returns where it went
+ * ("inserted@N", or "exists@N" when that line is already below), or "no-notebook-context"
+ * where the front end (VS Code, Colab, a console) offers no such thing.
  * @param {any} model
  * @param {HTMLElement} el
  * @param {string} code
@@ -18,10 +47,12 @@ export function insertCellBelow(model, el, code) {
   if (!shared || typeof shared.insertCell !== "function") return "no-notebook-context";
   const cellEl = el.closest(".jp-Cell");
   let idx = -1;
+  /** @type {Element[]} */
+  let domCells = [];
   if (cellEl && cellEl.parentElement) {
-    const cells = [...cellEl.parentElement.children].filter((c) => c.classList.contains("jp-Cell"));
-    const i = cells.indexOf(cellEl);
-    if (i >= 0 && cells.length === shared.cells.length) idx = i + 1;
+    domCells = [...cellEl.parentElement.children].filter((c) => c.classList.contains("jp-Cell"));
+    const i = domCells.indexOf(cellEl);
+    if (i >= 0 && domCells.length === shared.cells.length) idx = i;
   }
   if (idx < 0) {
     // Windowed notebooks do not keep every cell in the DOM: find the cell whose outputs
@@ -30,10 +61,19 @@ export function insertCellBelow(model, el, code) {
     shared.cells.forEach((/** @type {any} */ cell, /** @type {number} */ i) => {
       if (idx >= 0 || !modelId || cell.cell_type !== "code") return;
       const outputs = typeof cell.getOutputs === "function" ? cell.getOutputs() : [];
-      if (JSON.stringify(outputs).includes(modelId)) idx = i + 1;
+      if (JSON.stringify(outputs).includes(modelId)) idx = i;
     });
   }
-  if (idx < 0) idx = shared.cells.length;
-  shared.insertCell(idx, { cell_type: "code", source: code });
-  return `inserted@${idx}`;
+  const sources = [...shared.cells].map(sourceOf);
+  const at = idx < 0 ? sources.length - 1 : idx;
+  const { index, exists } = insertionPoint(sources, at, code);
+  if (!exists) shared.insertCell(index, { cell_type: "code", source: code });
+  // Bring the cell into view (it may be far below a tall explorer).
+  setTimeout(() => {
+    const parent = cellEl?.parentElement;
+    const cells = parent ? [...parent.children].filter((c) => c.classList.contains("jp-Cell")) : [];
+    const target = /** @type {any} */ (cells[index]);
+    if (typeof target?.scrollIntoView === "function") target.scrollIntoView({ block: "nearest" });
+  }, 50);
+  return `${exists ? "exists" : "inserted"}@${index}`;
 }

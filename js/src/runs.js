@@ -61,7 +61,7 @@ export function pageInfo(page, pageSize, total) {
 }
 
 /**
- * Validate the rerun popup's version field: "" -> null (the run's own version), a positive
+ * Validate the rerun popup's version field: "" -> null (the latest version), a positive
  * integer -> that number, anything else -> an error message.
  * @param {string} text
  * @returns {{ok: true, version: number | null} | {ok: false, error: string}}
@@ -70,7 +70,7 @@ export function parseVersion(text) {
   const t = text.trim();
   if (t === "") return { ok: true, version: null };
   if (!/^\d+$/.test(t) || Number(t) < 1) {
-    return { ok: false, error: `Version must be a whole number ≥ 1 (got "${t}")` };
+    return { ok: false, error: `"${t}" is not a version: type a whole number ≥ 1, or leave it empty for the latest.` };
   }
   return { ok: true, version: Number(t) };
 }
@@ -95,4 +95,37 @@ export function stateCounts(tasks) {
 export function heatLevel(count, max) {
   if (!count || max <= 0) return 0;
   return Math.min(4, Math.max(1, Math.ceil((count / max) * 4)));
+}
+
+/**
+ * Rows of the tasks x runs grid in the chosen order: as the version lists them, by name, or
+ * slowest first (mean duration over the runs shown).
+ * @param {{name: string, cells: Record<string, {duration: number | null}>}[]} tasks
+ * @param {"order" | "name" | "duration"} sort
+ */
+export function sortGridTasks(tasks, sort) {
+  if (sort === "name") return [...tasks].sort((a, b) => a.name.localeCompare(b.name));
+  if (sort === "duration") {
+    const mean = (/** @type {any} */ t) => {
+      const ds = Object.values(t.cells)
+        .map((c) => c.duration)
+        .filter((d) => typeof d === "number");
+      return ds.length ? ds.reduce((x, y) => x + y, 0) / ds.length : -1;
+    };
+    return [...tasks]
+      .map((t) => ({ t, m: mean(t) }))
+      .sort((a, b) => b.m - a.m)
+      .map((x) => x.t);
+  }
+  return tasks;
+}
+
+/**
+ * The task states of a run to filter/select by, with counts, and the reused/executed split.
+ * @param {{state: string, result_from_run_id?: number | null}[]} tasks
+ */
+export function reuseCounts(tasks) {
+  let reused = 0;
+  for (const t of tasks) if (t.result_from_run_id != null) reused++;
+  return { reused, executed: tasks.length - reused };
 }

@@ -50,9 +50,18 @@ test("pageInfo clamps and counts", () => {
 test("the rerun popup's version: empty, a whole number, or an error", () => {
   assert.deepEqual(parseVersion(""), { ok: true, version: null });
   assert.deepEqual(parseVersion(" 3 "), { ok: true, version: 3 });
-  assert.deepEqual(parseVersion("0"), { ok: false, error: 'Version must be a whole number ≥ 1 (got "0")' });
-  assert.deepEqual(parseVersion("1.5"), { ok: false, error: 'Version must be a whole number ≥ 1 (got "1.5")' });
-  assert.deepEqual(parseVersion("-2"), { ok: false, error: 'Version must be a whole number ≥ 1 (got "-2")' });
+  assert.deepEqual(parseVersion("0"), {
+    ok: false,
+    error: '"0" is not a version: type a whole number ≥ 1, or leave it empty for the latest.',
+  });
+  assert.deepEqual(parseVersion("1.5"), {
+    ok: false,
+    error: '"1.5" is not a version: type a whole number ≥ 1, or leave it empty for the latest.',
+  });
+  assert.deepEqual(parseVersion("-2"), {
+    ok: false,
+    error: '"-2" is not a version: type a whole number ≥ 1, or leave it empty for the latest.',
+  });
 });
 
 test("stateCounts sorts by count then name; heatLevel shades 0..4", () => {

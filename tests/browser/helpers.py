@@ -1,6 +1,6 @@
 """Helpers for the browser tests: the JupyterLab server and notebook page actions.
 
-Follows shared/JUPYTER-RECIPE.md: server flags, token, readiness by /api/status, a copy of
+The recipe followed: server flags, token, readiness by /api/status, a copy of
 the notebooks, waiting for the kernel's kernel_info_reply (not the idle indicator) before the
 first run, chromium from /usr/bin with the recipe's flags.
 """
@@ -46,8 +46,11 @@ class Lab:
         for d in (self.root, self.home, self.dt_home, self.config / "labconfig"):
             d.mkdir(parents=True, exist_ok=True)
         # The "get notified about Jupyter news?" toast covers the page (recipe section 1).
+        # A source extension someone installed in the venv (dash's) asks for a lab build in a
+        # modal dialog that covers the page: no build checks in tests.
         (self.config / "labconfig" / "page_config.json").write_text(json.dumps(
-            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True},
+             "buildCheck": False, "buildAvailable": False}))
         self.token = secrets.token_hex(16)
         self.port = _free_port()
         self.env = {

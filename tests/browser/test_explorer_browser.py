@@ -126,7 +126,9 @@ def test_click_through_the_explorer(server, page, screenshot):
                  [1, "completed", None, False, 1]], "")
     assert [m for m in state["messages"] if m not in ("hello", "bye")] == [
         "select_workflow", "select_run", "select_task", "task_result", "load_result",
-        "inserted", "rerun"]
+        "inserted", "rerun", "task_result"]
+    # The new run kept the selected task and its Result tab: its result was asked for.
+    expect(ex.locator(".dt-task-name")).to_have_text("make_frame")
 
 
 def test_live_updates_while_the_kernel_is_busy_and_closing_stops_them(server, page, screenshot):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from datatailr import Schedule, task, workflow
 
-# ---------------------------------------------------------------- SPEC's sales report
+# ---------------------------------------------------------------- the product page's sales report
 
 
 @task()
@@ -45,7 +45,7 @@ def flaky_pipeline():
     calculate_total(explode(fetch_data()))
 
 
-# ---------------------------------------------------------------- SPEC's complex pipeline
+# ---------------------------------------------------------------- the product page's complex pipeline
 
 
 @task()

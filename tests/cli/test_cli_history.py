@@ -176,7 +176,7 @@ def test_job_get_json_is_definition_versions_and_runs():
             "python_requirements": [],
             "resources": {"cpu": 1.0, "memory": "100m", "vram": None},
         },
-        "versions": [{"job_version": 1, "created_at": T, "task_count": 6, "schedule": None}],
+        "versions": [{"job_version": 1, "created_at": T, "task_count": 6, "schedule": None, "removed": False}],
         "recent_runs": [COMPLEX_RUN_3],
     }
 
@@ -264,7 +264,7 @@ def test_job_runs_plain_table_and_limit_note():
 
 def test_job_versions_json():
     assert masked(dt_json("job", "versions", "daily_sales_report")) == [
-        {"job_version": 1, "created_at": T, "task_count": 2, "schedule": None}
+        {"job_version": 1, "created_at": T, "task_count": 2, "schedule": None, "removed": False}
     ]
 
 

@@ -255,8 +255,8 @@ def test_job_promote_goes_from_the_given_environment_to_the_next():
         f"Promoted 'Daily Sales Report' version {latest} from dev to pre: version 2 there.\n"
     )
     assert masked(dt_json("job", "versions", "daily_sales_report", "-e", "pre")) == [
-        {"job_version": 1, "created_at": T, "task_count": 2, "schedule": None},
-        {"job_version": 2, "created_at": T, "task_count": 2, "schedule": None},
+        {"job_version": 1, "created_at": T, "task_count": 2, "schedule": None, "removed": False},
+        {"job_version": 2, "created_at": T, "task_count": 2, "schedule": None, "removed": False},
     ]
     assert [wf["name"] for wf in dt_json("job", "ls", "-e", "pre")] == ["Daily Sales Report"]
     # from pre to prod: the source given by --env, the version left out is the latest
@@ -310,7 +310,9 @@ def test_job_rm_asks_first():
     assert len(dt_json("job", "ls")) == 2
 
     result = dt("job", "rm", "daily_sales_report", input="y\n")
-    assert (result.exit_code, result.stdout) == (0, "Removed 'Daily Sales Report' from dev.\n")
+    assert (result.exit_code, result.stdout) == (0, (
+        "Removed 'Daily Sales Report' from dev. Undo with: dt job restore daily-sales-report "
+        "-e dev\n"))
     assert dt_json("job", "rm", "flaky_pipeline", "--yes") == {
         "name": "Flaky Pipeline",
         "slug": "flaky-pipeline",
@@ -390,7 +392,7 @@ def test_scheduled_workflow_shows_its_schedule():
     lines = dt("job", "get", "morning_report").stdout.splitlines()
     assert lines[2] == "schedule: 0 6 * * 1-5 (At 06:00 AM, Monday through Friday)"
     assert masked(dt_json("job", "versions", "morning_report")) == [
-        {"job_version": 1, "created_at": T, "task_count": 2, "schedule": "0 6 * * 1-5"}
+        {"job_version": 1, "created_at": T, "task_count": 2, "schedule": "0 6 * * 1-5", "removed": False}
     ]
 
 

@@ -18,7 +18,8 @@ from datatailr.cli._render import Printer, history_strip, jsonable
 EXPECTED_TREE = {
     "agent": {"start", "status", "stop"},
     "blob": {"cp", "exists", "get", "ls", "put", "rm"},
-    "job": {"get", "ls", "promote", "rerun", "rm", "run", "runs", "stop", "versions"},
+    "job": {"get", "ls", "promote", "rerun", "restore", "rm", "run", "runs", "stop",
+            "versions"},
     "kv": {"get", "ls", "put", "rm"},
     "log": {"read"},
     "result": {"get"},

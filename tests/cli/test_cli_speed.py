@@ -45,7 +45,7 @@ def test_every_group_is_listed_and_reachable():
     listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines()
               if line.strip()]
     assert listed == sorted(LAZY_COMMANDS) == ["agent", "blob", "job", "kv", "log", "result",
-                                               "secret"]
+                                               "secret", "ui"]
     for name in LAZY_COMMANDS:
         sub = CliRunner().invoke(main, [name, "--help"])
         assert sub.exit_code == 0, (name, sub.output)

@@ -228,3 +228,32 @@ def test_a_node_is_a_task_and_cannot_be_pickled():
 def test_tracing_does_not_leak_out_of_the_body():
     trace(lambda: f())
     assert f(5) == 5
+
+
+def test_memory_given_explicitly_is_a_limit_and_the_default_is_not():
+    @task(memory="150m")
+    def limited():
+        return 1
+
+    @task(cpu=2)
+    def cpu_only():
+        return 1
+
+    def body():
+        limited()
+        cpu_only()
+        cpu_only().alias("set").set_resources(memory="1g")
+        cpu_only().alias("set_cpu").set_resources(cpu=4)
+        cpu_only().alias("object").set_resources(Resources(memory="64m"))
+        cpu_only().alias("object_cpu").set_resources(Resources(cpu=1))
+        limited().alias("limited_cpu").set_resources(cpu=3)
+
+    dag = trace(body)
+    assert {n.name: n.memory_limit for n in dag.nodes} == {
+        "limited": 150 * 2**20, "cpu_only": None, "set": 2**30, "set_cpu": None,
+        "object": 64 * 2**20, "object_cpu": None, "limited_cpu": 150 * 2**20}
+    # the default still shows as the memory a task asked for
+    assert dag.by_name("cpu_only").resources == Resources(memory="128m", cpu=2.0)
+    assert (Resources().memory, Resources().memory_limit, Resources("128m").memory_limit) == (
+        "128m", None, 128 * 2**20)
+    assert type(Resources().memory) is str

@@ -48,7 +48,7 @@ def run(dag, tmp_path, **plan):
 
 
 def test_independent_tasks_overlap_in_time_even_beyond_the_core_count(tmp_path):
-    dag = trace(lambda: collect(*[nap(0.4).alias(f"nap_{i}") for i in range(6)]))
+    dag = trace(lambda: collect(*[nap(1.0).alias(f"nap_{i}") for i in range(6)]))
     state, events, io = run(dag, tmp_path)
     assert state == "completed"
     starts = {e.task_id: e.time for e in events if isinstance(e, TaskStarted)}
@@ -92,3 +92,47 @@ def test_a_bounded_pool_still_runs_everything(tmp_path, max_workers):
                         LocalExecutor(dag.nodes, io, max_workers=max_workers), [])
     assert state == "completed"
     assert len(set(io.load_result(1, 7))) <= max_workers
+
+
+@task()
+def allocate(mb):
+    data = b"x" * (mb * 2**20)
+    time.sleep(0.2)
+    return len(data)
+
+
+def test_the_workflows_memory_limit_applies_to_tasks_without_their_own(tmp_path):
+    def body():
+        allocate(100)
+        allocate(100).alias("own").set_resources(memory="500m")
+
+    state, events, io = run(trace(body), tmp_path, memory_limit=40 * 2**20)
+    finished = {e.task_id: e for e in events if isinstance(e, TaskFinished)}
+    assert state == "failed"
+    assert finished[0].state == "failed"
+    assert finished[0].error.startswith("MemoryError: the task exceeded memory=40m (peak ")
+    assert finished[0].peak_rss > 40 * 2**20
+    assert (finished[1].state, finished[1].error, io.load_result(1, 1)) == (
+        "completed", None, 100 * 2**20)
+
+
+def test_events_carry_the_host_and_what_each_attempt_used(tmp_path):
+    import socket
+
+    state, events, _ = run(trace(lambda: collect(nap(0))), tmp_path)
+    assert state == "completed"
+    assert [e.host for e in events if isinstance(e, TaskStarted)] == [socket.gethostname()] * 2
+    done = [e for e in events if isinstance(e, TaskFinished)]
+    assert all(isinstance(e.peak_rss, int) and isinstance(e.cpu_seconds, float) for e in done)
+
+
+def test_a_timed_out_attempt_records_what_it_used(tmp_path):
+    @task(timeout=0.3)
+    def spin():
+        while True:
+            pass
+
+    state, events, _ = run(trace(lambda: spin()), tmp_path)
+    [done] = [e for e in events if isinstance(e, TaskFinished)]
+    assert (state, done.state) == ("failed", "failed")
+    assert done.cpu_seconds > 0 and isinstance(done.peak_rss, int)

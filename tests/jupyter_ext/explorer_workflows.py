@@ -90,3 +90,22 @@ def wide_fan_out(width=60, depth=4):
         layer = [step(layer[i], layer[(i * 7 + 3) % width]).alias(f"l{d}_task_{i}")
                  for i in range(width)]
     step(*layer).alias("collect")
+
+
+@workflow(name="Frame Report")
+def frame_report_v2():
+    """Frame Report's second version: one more branch."""
+    summarize(make_frame())
+    load(extract())
+
+
+@task()
+def talk():
+    for i in range(1, 20_002):
+        print(f"line {i} \x1b[31mred\x1b[0m")
+    print("done talking", file=sys.stderr)
+
+
+@workflow(name="Chatty")
+def chatty():
+    talk()

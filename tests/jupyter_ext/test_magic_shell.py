@@ -9,6 +9,7 @@ from IPython.utils.capture import capture_output
 
 from datatailr.jupyter_ext import ExplorerWidget
 from tests.fixtures import spec_workflows
+from tests.jupyter_ext import explorer_workflows as ew
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -105,3 +106,64 @@ def test_load_text_form_of_an_unknown_task_names_the_tasks(ip, capsys):
         "fetch_data, calculate_total.")
     assert not ip.run_cell("%dt_runs load 99 nope").success
     assert capsys.readouterr().err.strip() == "UsageError: No run with run_id 99."
+
+
+def test_without_a_widget_front_end_the_magic_shows_readable_text(ip):
+    ew.failing_pipeline(local_run=True, progress=False)
+    with capture_output() as captured:
+        ip.run_cell("%dt_runs")
+    (out,) = [o.data["text/plain"] for o in captured.outputs]
+    assert out.splitlines()[:4] == [
+        "Workflows in dev (1)", "",
+        "Workflow          Version  Tasks  State   Schedule  Last run",
+        "----------------  -------  -----  ------  --------  ----------------------"]
+    assert out.splitlines()[4].startswith("Failing Pipeline  v1       1      failed  manual    #1 20")
+    with capture_output() as captured:
+        ip.run_cell("%dt_runs Failing Pipeline")
+    text = captured.outputs[0].data["text/plain"]
+    assert "Failing Pipeline · dev · 1 run" in text
+    assert ("failed at boom: ZeroDivisionError: cannot divide by zero") in text
+    assert "ExplorerWidget" not in text
+
+
+def test_in_a_kernel_a_static_snapshot_goes_beside_the_widget(home):
+    import types
+
+    shell = start_ipython() or IPython.get_ipython()
+    ew.frame_report(local_run=True, progress=False)
+    w = ExplorerWidget(workflow="Frame Report", poll_interval=None,
+                       shell=types.SimpleNamespace(user_ns={}, kernel=object()))
+    try:
+        with capture_output() as captured:
+            w._ipython_display_()
+        snapshot, widget = captured.outputs
+        assert WIDGET_MIME in widget.data and WIDGET_MIME not in snapshot.data
+        html = snapshot.data["text/html"]
+        assert "run this cell again for the live explorer" in html
+        assert "&lt;script&gt;" not in html and "<script" not in html
+        assert "Run #1 completed · version 1" in html
+        assert shell is not None
+    finally:
+        w.close()
+
+
+def test_a_terminal_ipython_prints_the_text_view(home, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    ew.frame_report(local_run=True, progress=False)
+    script = tmp_path / "show.ipy"
+    script.write_text("%load_ext datatailr\n%dt_runs Frame Report\n")
+    env = {**os.environ, "DATATAILR_HOME": str(home), "IPYTHONDIR": str(tmp_path / "ipython"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor",
+                           str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Frame Report · dev · 1 run"
+    assert lines[2].split() == ["Run", "State", "Start", "(UTC)", "Duration", "Version"]
+    assert lines[4].split()[:2] == ["#1", "completed"]
+    assert any(line.startswith("Run #1 completed · version 1 · ") for line in lines)
+    assert [line.split()[:2] for line in lines[-2:]] == [["make_frame", "completed"],
+                                                           ["summarize", "completed"]]

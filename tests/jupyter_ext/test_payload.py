@@ -82,12 +82,56 @@ def test_details_json_with_tasks():
     assert out["tasks"] == [
         {"id": 0, "name": "fetch_data", "state": "completed", "dependencies": [],
          "start_time": "2026-11-27T13:14:05.123456Z", "end_time": "2026-11-27T13:14:05.373456Z",
-         "attempts": 1, "error": None, "result_from_run_id": None, "duration": 0.25},
+         "attempts": 1, "error": None, "result_from_run_id": None, "duration": 0.25,
+         "resources": {"cpu": 1}, "reused": False},
         {"id": 1, "name": "calculate_total", "state": "did_not_run", "dependencies": [0],
          "start_time": None, "end_time": None, "attempts": 0, "error": None,
-         "result_from_run_id": 9, "duration": None}]
-    assert (out["run_id"], out["error"]) == (12, None)
+         "result_from_run_id": 9, "duration": None, "reused": True}]
+    assert (out["run_id"], out["error"], out["failure"], out["reused_count"],
+            out["executed_count"]) == (12, None, None, 1, 1)
     json.dumps(out)
+
+
+def test_details_json_says_where_a_run_failed_and_shows_usage_fields_when_given():
+    details = run_dict(state="failed", error="1 task failed", tasks=[
+        {"id": 0, "name": "extract", "state": "completed", "start_time": T0, "end_time": T0,
+         "peak_rss": 52_428_800, "cpu_seconds": 0.5, "host": "box1", "worker": None},
+        {"id": 1, "name": "boom", "state": "failed", "dependencies": [0],
+         "start_time": T0 + timedelta(seconds=1), "end_time": T0 + timedelta(seconds=2),
+         "error": "Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero\n"},
+        {"id": 2, "name": "late", "state": "failed_after", "dependencies": [0],
+         "start_time": T0 + timedelta(seconds=3), "error": "x"},
+    ])
+    out = p.details_json(details)
+    assert out["failure"] == {"task_id": 1, "task_name": "boom",
+                              "error": "ZeroDivisionError: division by zero", "count": 2}
+    assert {k: out["tasks"][0].get(k) for k in ("peak_rss", "cpu_seconds", "host")} == {
+        "peak_rss": 52_428_800, "cpu_seconds": 0.5, "host": "box1"}
+    assert "worker" not in out["tasks"][0]
+
+
+def test_a_run_error_without_a_failed_task_is_still_the_failure():
+    out = p.details_json(run_dict(state="failed", error="Could not start: no image\n", tasks=[]))
+    assert out["failure"] == {"task_id": None, "task_name": None, "error": "Could not start: no image"}
+
+
+def test_line_counts_search_and_the_logs_line():
+    assert [p.count_lines(t) for t in ("", "a", "a\n", "a\nb", "a\n\nb\n")] == [0, 1, 1, 2, 3]
+    text = "".join(f"line {i}\n" for i in range(1, 20_002))
+    hits, total = p.search_lines(text, "LINE 2000", limit=3)
+    assert (hits, total) == ([[2000, "line 2000"], [20000, "line 20000"], [20001, "line 20001"]], 3)
+    assert p.logs_code("Frame Report", "dev", 3, "make_frame", stderr=True, lines=40) == (
+        "Workflow(name='Frame Report', environment='dev', get_existing=True)"
+        ".logs(run_id=3, task_name='make_frame', stderr=True, lines=40)")
+
+
+def test_definition_json_diffs_the_source_against_the_version_before():
+    d = {"name": "W", "job_version": 2, "created_at": T0, "source": "a\nb\n", "tasks": [],
+         "options": {}, "schedule": None}
+    out = p.definition_json(d, "a\n")
+    assert out["diff"] == "--- version 1\n+++ version 2\n@@ -1 +1,2 @@\n a\n+b\n"
+    assert out["created_at"] == "2026-11-27T13:14:05.123456Z"
+    assert p.definition_json({**d, "job_version": 1}, None)["diff"] is None
 
 
 def test_log_tail():
@@ -104,6 +148,15 @@ def test_preview_of_a_dataframe_is_a_table_with_its_shape():
         "shape": [2, 2], "columns": ["region", "sales"], "dtypes": [str(frame.dtypes["region"]), "float64"],
         "index": ["0", "1"], "index_name": "", "rows": [["north", "100.0"], ["<b>south</b>", "250.5"]],
         "truncated_rows": False, "truncated_columns": False}
+
+
+def test_dataframe_floats_show_pandas_precision_not_17_digits():
+    import numpy as np
+
+    frame = pd.DataFrame({"x": [0.1 + 0.2, 1 / 3, float("nan")], "y": np.array([2 / 3, 1e-9, 5], dtype="float32")})
+    assert p.preview_value(frame)["rows"] == [["0.3", "0.666667"], ["0.333333", "0.0"], ["nan", "5.0"]]
+    with pd.option_context("display.precision", 2):
+        assert p.preview_value(frame["x"])["rows"] == [["0.3"], ["0.33"], ["nan"]]
 
 
 def test_preview_of_a_large_dataframe_is_cut():
@@ -202,5 +255,5 @@ def test_payload_module_is_pure():
                 if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported == {"__future__", "base64", "collections", "datetime", "keyword", "pprint",
-                        "re", "reprlib", "typing"}
+    assert imported == {"__future__", "base64", "collections", "datetime", "difflib", "keyword",
+                        "pprint", "re", "reprlib", "sys", "typing"}

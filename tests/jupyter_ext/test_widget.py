@@ -180,7 +180,7 @@ def test_rerun_shows_the_new_run_and_its_progress(explorer):
     w, front = explorer(workflow="Frame Report")
     ack = front("rerun", run_id=first.run_id, version=None, full=False)
     assert ack == {"type": "ack", "req": 1, "ok": True, "run_id": 2}
-    assert (w.run_id, w.page, w.status) == (2, 0, "Started run #2, a rerun of #1.")
+    assert (w.run_id, w.page, w.status) == (2, 0, "Started run #2, a rerun of #1 with version 1.")
     assert [strip_times(r) for r in w.runs][0]["original_run_id"] == 1
     Run(Workflow("Frame Report"), 2).wait(timeout=60)
     assert w.poll_once() is False
@@ -305,3 +305,90 @@ def test_default_environment_follows_the_job_environment_variable(explorer, monk
     monkeypatch.setenv("DATATAILR_JOB_ENVIRONMENT", env_var)
     w, _ = explorer()
     assert w.environment == env_var.lower()
+
+
+def test_a_partial_rerun_marks_reused_tasks_and_links_both_runs(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    front("select_task", run_id=1, task_id=1)
+    assert front("rerun", run_id=1)["run_id"] == 2  # no version: the latest
+    Run(Workflow("Frame Report"), 2).wait(timeout=60)
+    w.poll_once()
+    # Switching runs kept the selected task.
+    assert (w.run_id, w.task_id, w.task["task_name"]) == (2, 1, "summarize")
+    assert ([t["reused"] for t in w.run["tasks"]], w.run["reused_count"],
+            w.run["executed_count"], w.run["superseded_by"]) == ([True, True], 2, 0, [])
+    assert front("select_run", run_id=1)["ok"]
+    assert (w.run["superseded_by"], w.task_id) == ([2], 1)
+
+
+def test_a_failed_run_says_where_and_its_task_logs_are_counted(explorer):
+    ew.failing_pipeline(local_run=True, progress=False)
+    ew.chatty(local_run=True, progress=False)
+    w, front = explorer(workflow="Failing Pipeline")
+    assert w.run["failure"] == {"task_id": 0, "task_name": "boom", "count": 1,
+                                "error": "ZeroDivisionError: cannot divide by zero"}
+    w2, front2 = explorer(workflow="Chatty")
+    assert front2("select_task", run_id=2, task_id=0)["ok"]
+    t = w2.task
+    assert (t["stdout_lines"], t["stdout_truncated"], t["stdout"].count("\n"), t["stderr_lines"]) == (
+        20_001, True, 1000, 1)
+    assert t["stdout_code"] == ("Workflow(name='Chatty', environment='dev', get_existing=True)"
+                                ".logs(run_id=2, task_name='talk', lines=20001)")
+    ns: dict = {}
+    exec("from datatailr import Workflow\ntext = " + t["stdout_code"], ns)
+    assert ns["text"].count("\n") == 20_001
+    ack = front2("log_search", stream="stdout", query="line 1999")
+    assert (ack["total"], ack["matches"][:2]) == (11, [[1999, "line 1999 \x1b[31mred\x1b[0m"],
+                                                      [19990, "line 19990 \x1b[31mred\x1b[0m"]])
+    ack = front2("log_download", stream="stderr")
+    assert (ack["text"], ack["filename"]) == ("done talking\n", "chatty-run2-talk.stderr.log")
+    assert front2("log_search", stream="both", query="x")["error"] == "stream='both': use stdout or stderr."
+
+
+def test_run_state_filter_grid_and_definition(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    ew.frame_report_v2(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report")
+    assert [r["job_version"] for r in w.runs] == [2, 1]
+    assert front("set_filter", states=["failed"])["ok"]
+    assert (w.state_filter, w.run_count, w.runs, w.run_id) == (["failed"], 0, [], None)
+    assert front("set_filter", states=["nope"])["error"].startswith("Unknown run state 'nope': use one of ")
+    assert front("set_filter", states=[])["ok"] and w.run_count == 2
+    assert front("set_view", view="grid")["ok"]
+    assert [r["run_id"] for r in w.grid["runs"]] == [2, 1]
+    assert [(t["name"], sorted(t["cells"])) for t in w.grid["tasks"]] == [
+        ("make_frame", ["1", "2"]), ("summarize", ["1", "2"]), ("extract", ["2"]), ("load", ["2"])]
+    assert w.grid["tasks"][0]["cells"]["1"]["state"] == "completed"
+    assert front("set_view", view="definition")["ok"]
+    d = w.definition
+    assert (d["job_version"], d["versions"], [t["name"] for t in d["tasks"]]) == (
+        2, [1, 2], ["make_frame", "summarize", "extract", "load"])
+    assert d["diff"].startswith("--- version 1\n+++ version 2\n")
+    assert front("definition", version=1)["ok"] and (w.definition["job_version"], w.definition["diff"]) == (1, None)
+    assert front("set_view", view="pie")["error"] == "view='pie': use one of graph, timeline, grid, definition."
+
+
+def test_stop_a_running_run(explorer, tmp_path):
+    ew.gated_pipeline(str(tmp_path / "never"))
+    w, front = explorer(workflow="Gated Pipeline")
+    deadline = time.monotonic() + 60
+    while w.run.get("state") not in ("running",) and time.monotonic() < deadline:
+        w.poll_once()
+        time.sleep(0.05)
+    ack = front("stop", run_id=w.run_id)
+    assert (ack["ok"], ack["stopped"], w.status) == (True, True, f"Asked run #{w.run_id} to stop.")
+    assert Run(Workflow("Gated Pipeline"), w.run_id).wait(timeout=60) == "stopped"
+    assert front("stop", run_id=w.run_id)["stopped"] is False
+
+
+def test_the_overview_says_when_a_scheduled_workflow_runs_next(explorer):
+    from datetime import datetime, timedelta, timezone
+
+    ew.nightly_load(save_only=True)
+    w, _ = explorer()
+    (wf,) = w.workflows
+    nxt = datetime.fromisoformat(wf["next_run"].replace("Z", "+00:00"))
+    now = datetime.now(timezone.utc)
+    assert (wf["schedule"], nxt.hour, nxt.minute) == ("0 6 * * *", 6, 0)
+    assert now < nxt <= now + timedelta(days=1)

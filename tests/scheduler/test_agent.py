@@ -116,17 +116,23 @@ def test_partial_rerun_after_fixing_the_code_in_a_new_version(home, tmp_path, ru
     assert wf.runs(refresh=True)[0]["original_run_id"] == first
 
 
-def test_rerun_of_the_old_version_fails_the_same_way(home, tmp_path, run_python):
+def test_fix_redeploy_rerun_runs_the_fix_and_the_old_version_still_fails(
+        home, tmp_path, run_python):
     run_python(write(tmp_path, body=BROKEN))
     wf = Workflow("daily_sales_report")
     first = wf.runs()[0]["run_id"]
     from datatailr.scheduler.batch import Run
 
-    wait_state(Run(wf, first))
+    assert wait_state(Run(wf, first)) == "failed"
     run_python(write(tmp_path, body=FIXED, call="save_only=True"))
-    again = wf.rerun(first)  # default: the version the original ran
-    assert wait_state(again) == "failed"
-    assert again.run_details()["job_version"] == 1
+    fixed = wf.rerun(first)  # default: the latest version, as in the hosted SDK
+    assert wait_state(fixed) == "completed"
+    assert fixed.run_details()["job_version"] == 2
+    assert fixed.result("report") == "total=450"
+    assert executions_of(wf, fixed.run_id, "fetch_data") == (0, first)  # unchanged: reused
+    old = wf.rerun(first, version=1)
+    assert wait_state(old) == "failed"
+    assert old.run_details()["job_version"] == 1
     with pytest.raises(ValueError, match=r"has no version 7 .* versions: \[1, 2\]"):
         wf.rerun(first, version=7)
 

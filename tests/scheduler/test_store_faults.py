@@ -8,6 +8,8 @@ import os
 import signal
 import stat
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -15,20 +17,40 @@ import pytest
 from datatailr.errors import StorageError
 from tests.fixtures import spec_workflows, store_fault_workflows
 
+HOLD_LOCK = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
+             "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); "
+             "time.sleep(float(sys.argv[2]))")
 
-def _kill_holder(home):
-    pid_file = home / "holder.pid"
-    if pid_file.exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+@contextlib.contextmanager
+def lock_holder(home, seconds):
+    """When the run's first task asks, another process takes the database's write lock and
+    holds it for ``seconds``."""
+    holders = []
+
+    def serve():
+        while not (home / "lock.wanted").exists():
+            time.sleep(0.01)
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(home / "datatailr.db"),
+                                   str(seconds)], stdout=subprocess.PIPE, text=True)
+        holders.append(holder)
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        (home / "lock.held").write_text(str(holder.pid))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield holders
+    finally:
+        for holder in holders:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(holder.pid, signal.SIGKILL)
+            holder.wait()
 
 
 def test_a_run_goes_on_while_another_process_holds_the_write_lock(home, monkeypatch, capfd):
-    monkeypatch.setenv("LOCK_SECONDS", "3")
-    try:
+    with lock_holder(home, 3):
         run = store_fault_workflows.locked_out(local_run=True, progress=False)
-    finally:
-        _kill_holder(home)
     details = run.run_details()
     pid = run.result("take_the_write_lock")
     assert (details["state"], [(t["name"], t["state"], t["attempts"]) for t in details["tasks"]],
@@ -44,16 +66,13 @@ def test_a_run_goes_on_while_another_process_holds_the_write_lock(home, monkeypa
 
 def test_a_store_that_stays_unwritable_ends_the_run_unknown_with_one_line(home, monkeypatch,
                                                                           capfd):
-    monkeypatch.setenv("LOCK_SECONDS", "6")
     monkeypatch.setenv("DATATAILR_STORE_RETRY_SECONDS", "1")
-    try:
+    with lock_holder(home, 6):
         run = store_fault_workflows.locked_out(local_run=True, progress=False)
         # The lock is still held: the read shows the truth without waiting to write it.
         t0 = time.monotonic()
         shown = run.state
         assert (shown, time.monotonic() - t0 < 3) == ("unknown", True)
-    finally:
-        _kill_holder(home)
     err = capfd.readouterr().err
     lines = [line for line in err.splitlines() if "stayed unwritable" in line]
     assert lines == [f"datatailr: run {run.run_id}: the store stayed unwritable for 1 s (the "
@@ -91,7 +110,7 @@ def test_a_full_disk_fails_the_task_saying_disk_full_with_the_path(small_disk, m
 
     blobs = current_platform().blobs
     where = blobs.path(blobs.result_key(run.run_id, 1))
-    assert big["error"] == (f"StorageError: Disk full: cannot store the result of task 1 of run "
+    assert big["error"] == (f"Disk full: cannot store the result of task 1 of run "
                             f"{run.run_id} at {where} (No space left on device).")
     assert run.result("small") == "fits"
     assert os.listdir(os.path.dirname(where)) == ["0.pkl"]  # no partial file left behind

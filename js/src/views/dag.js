@@ -6,7 +6,17 @@
  */
 import { h, replace, s } from "../dom.js";
 import { STATES, elapsed, formatDuration, stateClass, stateLabel } from "../format.js";
-import { centerOn, edgePath, findTasks, fitTransform, layoutDag, nodeLabel, structureKey, zoomAt } from "../layout.js";
+import {
+  centerOn,
+  edgePath,
+  findTasks,
+  fitTransform,
+  layoutDag,
+  nearestInDirection,
+  nodeLabel,
+  structureKey,
+  zoomAt,
+} from "../layout.js";
 
 /** @typedef {import("../app.js").Ctx} Ctx */
 /** @typedef {import("../layout.js").Layout} Layout */
@@ -42,8 +52,32 @@ function nodeTitle(task, now) {
   const parts = [task.name, stateLabel(task.state)];
   const d = elapsed(task, now);
   if (d !== null) parts.push(formatDuration(d));
-  if (task.result_from_run_id != null) parts.push(`result reused from run #${task.result_from_run_id}`);
+  if (task.result_from_run_id != null) parts.push(`reused from run #${task.result_from_run_id}`);
   return parts.join(" · ");
+}
+
+/**
+ * The class of a node: its state, reused or not, selected, matching the finder, dimmed by
+ * the task-state filter.
+ * @param {any} task
+ * @param {{selected: number | null, matches: number[], only: string | null}} opts
+ */
+export function nodeClass(task, opts) {
+  let cls = `dt-node ${stateClass(task.state)}`;
+  if (task.result_from_run_id != null) cls += " dt-reused";
+  if (task.id === opts.selected) cls += " dt-selected";
+  if (opts.matches.includes(task.id)) cls += " dt-match";
+  if (opts.only && task.state !== opts.only) cls += " dt-dim";
+  return cls;
+}
+
+/**
+ * The "↺" drawn at the right end of a reused task's box (only those: 1,000-task graphs stay light).
+ * @param {number} width
+ * @param {number} height
+ */
+function reusedMark(width, height) {
+  return s("text", { class: "dt-reused-mark", x: width - 5, y: height / 2, text: "↺" });
 }
 
 /** @param {Ctx} ctx */
@@ -76,7 +110,7 @@ export function createDagView(ctx) {
     "div",
     { class: "dt-dag-view" },
     svg,
-    h("span", { class: "dt-dag-hint", text: "Drag to pan · Ctrl+scroll to zoom" }),
+    h("span", { class: "dt-dag-hint", text: "Drag to pan · Ctrl+scroll to zoom · Tab, arrows, Enter" }),
   );
   const search = /** @type {HTMLInputElement} */ (
     h("input", { type: "search", class: "dt-find", placeholder: "Find task…", "aria-label": "Find task" })
@@ -114,6 +148,8 @@ export function createDagView(ctx) {
   /** @type {number[]} */
   let matches = [];
   let matchIndex = -1;
+  /** @type {string | null} */
+  let only = null;
 
   const apply = () => {
     viewport.setAttribute(
@@ -158,8 +194,18 @@ export function createDagView(ctx) {
     apply();
   }
 
+  /** True when no part of the graph is inside the view any more (e.g. after a resize). */
+  function lost() {
+    if (!layout) return false;
+    const { w, h: vh } = size();
+    const x0 = transform.x;
+    const y0 = transform.y;
+    const x1 = x0 + layout.width * transform.k;
+    const y1 = y0 + layout.height * transform.k;
+    return x1 < 0 || y1 < 0 || x0 > w || y0 > vh;
+  }
   new ResizeObserver(() => {
-    if (needsFit || !touched) fit();
+    if (needsFit || !touched || lost()) fit();
   }).observe(view);
 
   // Pan by dragging; a press that does not move is a click on whatever was under it.
@@ -235,6 +281,48 @@ export function createDagView(ctx) {
     hot = [];
   });
 
+  /** @type {number | null} */
+  let tabbable = null;
+  /** Put node `id` (alone) in the tab order. @param {number} id */
+  function rove(id) {
+    const g = nodeEls.get(id);
+    if (!g) return;
+    if (tabbable !== null && tabbable !== id) nodeEls.get(tabbable)?.removeAttribute("tabindex");
+    g.setAttribute("tabindex", "0");
+    tabbable = id;
+  }
+  // Keyboard: one node is in the tab order (the selected one, else the first); arrows move
+  // between nodes by where they are drawn, Enter or Space opens the focused task.
+  /** @param {number} id */
+  function focusNode(id) {
+    const g = nodeEls.get(id);
+    if (!g) return;
+    rove(id);
+    const node = layout?.nodes.find((n) => n.id === id);
+    if (node) {
+      const { w, h: vh } = size();
+      const sx = node.x * transform.k + transform.x;
+      const sy = node.y * transform.k + transform.y;
+      if (sx < 0 || sy < 0 || sx > w || sy > vh) centerOnTask(id);
+    }
+    /** @type {any} */ (g).focus({ preventScroll: true });
+  }
+  view.addEventListener("keydown", (e) => {
+    const target = e.target instanceof Element ? e.target.closest("[data-task-id]") : null;
+    if (!target || !layout) return;
+    const id = Number(/** @type {HTMLElement} */ (/** @type {unknown} */ (target)).dataset.taskId);
+    /** @type {Record<string, "left" | "right" | "up" | "down">} */
+    const dirs = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down" };
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      ctx.selectTask(id);
+    } else if (dirs[e.key]) {
+      e.preventDefault();
+      const next = nearestInDirection(layout.nodes, id, dirs[e.key]);
+      if (next !== null) focusNode(next);
+    }
+  });
+
   search.addEventListener("input", () => {
     matches = findTasks([...taskById.values()], search.value);
     matchIndex = -1;
@@ -269,12 +357,15 @@ export function createDagView(ctx) {
     nodeEls = new Map();
     const byId = new Map(tasks.map((t) => [t.id, t]));
     const now = Date.now();
+    let first = true;
     for (const n of l.nodes) {
       const task = byId.get(n.id);
       const g = s(
         "g",
         {
-          class: `dt-node ${stateClass(task.state)}`,
+          class: nodeClass(task, { selected, matches, only }),
+          // Roving focus: only one node is in the tab order (see rove).
+          tabindex: first ? 0 : undefined,
           transform: `translate(${(n.x - n.width / 2).toFixed(1)},${(n.y - n.height / 2).toFixed(1)})`,
           dataset: { taskId: n.id, taskName: task.name },
           "aria-label": `${task.name} ${stateLabel(task.state)}`,
@@ -284,10 +375,13 @@ export function createDagView(ctx) {
         s("rect", { class: "dt-node-bar", x: 0, y: 0, width: 5, height: n.height, rx: 2 }),
         s("text", { x: 13, y: n.height / 2, text: nodeLabel(task.name, n.width) }),
       );
+      if (task.result_from_run_id != null) g.appendChild(reusedMark(n.width, n.height));
+      first = false;
       nodeEls.set(n.id, g);
       nodeGroup.appendChild(g);
     }
     replace(viewport, edgeGroup, nodeGroup);
+    tabbable = l.nodes.length ? l.nodes[0].id : null;
     // Small graphs get a short panel; big ones the full height to pan and zoom in.
     view.style.height = `${Math.round(Math.min(MAX_VIEW_HEIGHT, Math.max(MIN_VIEW_HEIGHT, l.height + 56)))}px`;
     el.dataset.layoutMs = ms.toFixed(1);
@@ -302,8 +396,14 @@ export function createDagView(ctx) {
     for (const task of tasks) {
       const g = nodeEls.get(task.id);
       if (!g) continue;
-      const cls = `dt-node ${stateClass(task.state)}${task.id === selected ? " dt-selected" : ""}${matches.includes(task.id) ? " dt-match" : ""}`;
+      const cls = nodeClass(task, { selected, matches, only });
+      if (task.result_from_run_id != null && !g.querySelector(".dt-reused-mark")) {
+        const box = layout?.nodes.find((n) => n.id === task.id);
+        if (box) g.appendChild(reusedMark(box.width, box.height));
+      }
       if (g.getAttribute("class") !== cls) g.setAttribute("class", cls);
+      const label = `${task.name} ${stateLabel(task.state)}${task.result_from_run_id != null ? " reused" : ""}`;
+      if (g.getAttribute("aria-label") !== label) g.setAttribute("aria-label", label);
       const title = /** @type {SVGElement} */ (g.firstChild);
       const text = nodeTitle(task, now);
       if (title.textContent !== text) title.textContent = text;
@@ -313,12 +413,14 @@ export function createDagView(ctx) {
   /** @param {any[]} tasks */
   function updateLegend(tasks) {
     const present = new Set(tasks.map((t) => t.state));
+    const reused = tasks.filter((t) => t.result_from_run_id != null).length;
     replace(
       legend,
       STATES.filter((st) => present.has(st)).map((st) => {
         const n = tasks.filter((t) => t.state === st).length;
         return h("span", { class: stateClass(st), text: `${stateLabel(st)} ${n}` });
       }),
+      reused ? h("span", { class: "dt-legend-reused", text: `↺ reused ${reused}` }) : null,
     );
   }
 
@@ -327,8 +429,10 @@ export function createDagView(ctx) {
   /**
    * @param {any} run  run details with `tasks`
    * @param {number | null} taskId  the selected task
+   * @param {string | null} [onlyState]  dim the tasks in other states
    */
-  function update(run, taskId) {
+  function update(run, taskId, onlyState = null) {
+    only = onlyState;
     const tasks = run?.tasks ?? [];
     if (run !== lastRun) {
       lastRun = run;
@@ -342,6 +446,7 @@ export function createDagView(ctx) {
       }
       updateLegend(tasks);
     }
+    if (taskId !== selected && taskId != null && nodeEls.has(taskId)) rove(taskId);
     selected = taskId;
     recolor(tasks);
   }

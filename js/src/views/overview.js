@@ -43,38 +43,64 @@ function strip(wf, ctx) {
 }
 
 /**
- * 7 rows (6 days ago .. today, UTC) x 24 hours.
+ * 7 rows (6 days ago .. today, UTC) x 24 hours; a cell with a failed run among the recent
+ * ones is drawn in the failure colour.
  * @param {number[][]} activity
  * @param {number} nowMs
+ * @param {any[]} [recent]  recent runs {state, start_time}
  */
-export function heatmap(activity, nowMs) {
+export function heatmap(activity, nowMs, recent = []) {
   const rows = activity && activity.length === 7 ? activity : Array.from({ length: 7 }, () => new Array(24).fill(0));
   let max = 0;
   for (const row of rows) for (const c of row) max = Math.max(max, c);
   const today = new Date(nowMs).getUTCDay();
+  const failed = failedCells(recent, nowMs);
   const dayLabels = [];
   const cells = [];
   let total = 0;
   for (let d = 0; d < 7; d++) {
     const name = DAY_NAMES[(today - 6 + d + 7) % 7];
-    dayLabels.push(h("span", { text: d % 2 === 0 ? name[0] : "" }));
+    dayLabels.push(h("span", { text: name }));
     for (let hr = 0; hr < 24; hr++) {
       const n = rows[d]?.[hr] ?? 0;
       total += n;
+      const bad = failed.has(`${d}:${hr}`);
       cells.push(
         h("span", {
-          class: `dt-heat-cell dt-heat-${heatLevel(n, max)}`,
-          title: `${d === 6 ? "Today" : name} ${String(hr).padStart(2, "0")}:00 UTC · ${n} run${n === 1 ? "" : "s"}`,
+          class: `dt-heat-cell dt-heat-${heatLevel(n, max)}${bad ? " dt-heat-failed" : ""}`,
+          title: `${d === 6 ? "Today" : name} ${String(hr).padStart(2, "0")}:00 UTC · ${n} run${n === 1 ? "" : "s"}${bad ? " · a run failed" : ""}`,
         }),
       );
     }
   }
+  const hours = [0, 6, 12, 18].map((hr) =>
+    h("span", { style: { "grid-column": `${hr + 1} / span 6` }, text: String(hr).padStart(2, "0") }),
+  );
   return h(
     "span",
     { class: "dt-heat-wrap", title: `${total} runs in the last 7 days` },
+    h("span", { class: "dt-heat-corner" }),
+    h("span", { class: "dt-heat-hours" }, hours),
     h("span", { class: "dt-heat-days" }, dayLabels),
     h("span", { class: "dt-heat" }, cells),
   );
+}
+
+/**
+ * "day:hour" keys (day 0 = 6 days ago, UTC) of the heatmap cells holding a failed run.
+ * @param {any[]} recent
+ * @param {number} nowMs
+ */
+export function failedCells(recent, nowMs) {
+  const day0 = Math.floor(nowMs / 86400000) * 86400000 - 6 * 86400000;
+  const out = new Set();
+  for (const r of recent ?? []) {
+    if (!["failed", "failed_after"].includes(r.state) || !r.start_time) continue;
+    const t = Date.parse(r.start_time);
+    const d = Math.floor((t - day0) / 86400000);
+    if (d >= 0 && d < 7) out.add(`${d}:${new Date(t).getUTCHours()}`);
+  }
+  return out;
 }
 
 /** @param {Ctx} ctx */
@@ -130,11 +156,14 @@ export function createOverview(ctx) {
             ? [
                 h("div", { text: wf.schedule_description || wf.schedule }),
                 h("div", { class: "dt-schedule-cron dt-mono", text: wf.schedule }),
+                wf.next_run
+                  ? h("div", { class: "dt-schedule-next dt-faint", text: `next ${formatTime(wf.next_run)} UTC` })
+                  : null,
               ]
             : h("span", { class: "dt-faint", text: "manual" }),
         ),
         h("td", {}, strip(wf, ctx)),
-        h("td", {}, heatmap(wf.activity, now)),
+        h("td", {}, heatmap(wf.activity, now, wf.recent_runs)),
       ),
     );
     replace(
@@ -146,20 +175,24 @@ export function createOverview(ctx) {
         h("span", { class: "dt-count", text: `${wfs.length} in ${st.environment}` }),
       ),
       h(
-        "table",
-        { class: "dt-table dt-overview-table" },
+        "div",
+        { class: "dt-hscroll" },
         h(
-          "thead",
-          {},
+          "table",
+          { class: "dt-table dt-overview-table" },
           h(
-            "tr",
+            "thead",
             {},
-            ["Workflow", "Tasks", "State", "Schedule", "Last 10 runs", "Activity (7 days, UTC)"].map((t) =>
-              h("th", { text: t }),
+            h(
+              "tr",
+              {},
+              ["Workflow", "Tasks", "State", "Schedule", "Last 10 runs", "Activity (7 days, UTC)"].map((t) =>
+                h("th", { text: t }),
+              ),
             ),
           ),
+          h("tbody", {}, rows),
         ),
-        h("tbody", {}, rows),
       ),
     );
   }

@@ -24,18 +24,24 @@ export function createRerunDialog(ctx) {
    */
   function open(run, versions) {
     const known = versions.map((v) => v.job_version);
+    const latest = known.length ? Math.max(...known) : null;
+    // A text field: a number field drops letters silently and submits as if empty.
     const version = /** @type {HTMLInputElement} */ (
       h("input", {
-        type: "number",
-        min: 1,
-        step: 1,
+        type: "text",
+        inputmode: "numeric",
+        autocomplete: "off",
         class: "dt-version",
-        placeholder: `${run.job_version ?? ""} (this run's version)`,
+        placeholder: latest != null ? `latest (${latest})` : "latest",
         "aria-label": "Version",
       })
     );
     const full = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", class: "dt-full" }));
     const error = h("div", { class: "dt-dialog-error", role: "alert" });
+    version.addEventListener("input", () => {
+      const parsed = parseVersion(version.value);
+      error.textContent = parsed.ok ? "" : parsed.error;
+    });
     const submit = /** @type {HTMLButtonElement} */ (
       h("button", { class: "dt-primary dt-confirm", type: "submit", text: "Rerun" })
     );
@@ -80,8 +86,8 @@ export function createRerunDialog(ctx) {
         h("span", {
           class: "dt-faint",
           text: known.length
-            ? `Available: ${known.join(", ")}. Empty: the version this run used.`
-            : "Empty: the version this run used.",
+            ? `Available: ${known.join(", ")}. Empty: the latest (${latest}). This run used ${run.job_version ?? "?"}.`
+            : "Empty: the latest version.",
         }),
       ),
       h(

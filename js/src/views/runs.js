@@ -1,7 +1,10 @@
 // @ts-check
 /** The run table of the selected workflow: reruns grouped under their original, paging. */
 import { h, replace } from "../dom.js";
-import { elapsed, formatCount, formatDuration, formatTime, isActive } from "../format.js";
+import { elapsed, formatCount, formatDuration, formatTime, isActive, stateClass, stateLabel } from "../format.js";
+
+/** The run states offered as filters (the rest are rare: the dt CLI filters by any). */
+const FILTER_STATES = ["running", "completed", "failed", "stopped", "pending"];
 import { groupRuns, pageInfo } from "../runs.js";
 import { badge } from "./overview.js";
 
@@ -38,15 +41,52 @@ export function createRunsPanel(ctx) {
       tbody,
     ),
   );
-  const el = h("div", { class: "dt-panel dt-runs-panel" }, h("div", { class: "dt-h" }, "Runs", count), scroll, pager);
+  const filters = h("span", { class: "dt-run-filters", role: "group", "aria-label": "Show runs in these states" });
+  const el = h(
+    "div",
+    { class: "dt-panel dt-runs-panel" },
+    h("div", { class: "dt-h" }, "Runs", count, filters),
+    scroll,
+    pager,
+  );
+  /** @param {string[]} current */
+  function renderFilters(current) {
+    const on = new Set(current ?? []);
+    const toggle = (/** @type {string} */ state) => {
+      const next = new Set(on);
+      if (next.has(state)) next.delete(state);
+      else next.add(state);
+      ctx.request("set_filter", { states: FILTER_STATES.filter((x) => next.has(x)) });
+    };
+    replace(
+      filters,
+      h("button", {
+        class: `dt-small dt-filter${on.size ? "" : " dt-on"}`,
+        dataset: { state: "" },
+        "aria-pressed": String(!on.size),
+        text: "all",
+        onclick: () => ctx.request("set_filter", { states: [] }),
+      }),
+      FILTER_STATES.map((state) =>
+        h("button", {
+          class: `dt-small dt-filter ${stateClass(state)}${on.has(state) ? " dt-on" : ""}`,
+          dataset: { state },
+          "aria-pressed": String(on.has(state)),
+          text: stateLabel(state),
+          onclick: () => toggle(state),
+        }),
+      ),
+    );
+  }
 
   /** @type {Record<string, any>} */
   let last = {};
   /** @param {Record<string, any>} st */
   function render(st) {
     const info = pageInfo(st.page, st.page_size, st.run_count);
-    const ranged = st.start_time || st.end_time;
-    count.textContent = `${formatCount(st.run_count)} ${st.run_count === 1 ? "run" : "runs"}${ranged ? " in range" : ""}`;
+    const ranged = st.start_time || st.end_time || (st.state_filter ?? []).length;
+    renderFilters(st.state_filter);
+    count.textContent = `${formatCount(st.run_count)} ${st.run_count === 1 ? "run" : "runs"}${ranged ? " shown" : ""}`;
     const rows = groupRuns(st.runs ?? [], collapsed);
     const now = Date.now();
     if (!rows.length) {
@@ -58,7 +98,7 @@ export function createRunsPanel(ctx) {
           h("td", {
             colspan: 7,
             class: "dt-empty",
-            text: ranged ? "No runs in this time range." : "This workflow has no runs yet.",
+            text: ranged ? "No runs match the range and filters." : "This workflow has no runs yet.",
           }),
         ),
       );
@@ -168,7 +208,7 @@ export function createRunsPanel(ctx) {
 
   /** @param {Record<string, any>} st */
   function update(st) {
-    const keys = ["runs", "run_id", "page", "page_size", "run_count", "start_time", "end_time"];
+    const keys = ["runs", "run_id", "page", "page_size", "run_count", "start_time", "end_time", "state_filter"];
     if (keys.every((k) => st[k] === last[k]) && ctx.flashRunId === last.__flash) return;
     last = { ...st, __flash: ctx.flashRunId };
     render(st);

@@ -5,7 +5,8 @@
  * cell". Everything from the task is shown as text: `textContent`, never parsed as HTML.
  */
 import { h, replace } from "../dom.js";
-import { elapsed, formatCount, formatDuration, formatTime } from "../format.js";
+import { parseAnsi, stripAnsi } from "../ansi.js";
+import { elapsed, formatCount, formatDuration, formatMemory, formatTime } from "../format.js";
 import { badge } from "./overview.js";
 
 /** @typedef {import("../app.js").Ctx} Ctx */
@@ -102,15 +103,81 @@ export function renderResult(preview) {
   );
 }
 
+/**
+ * A log as text with its ANSI colours: one span per coloured stretch, text only.
+ * @param {string} text
+ * @param {string} query  lines containing it (case-insensitive) are marked
+ */
+export function renderLog(text, query = "") {
+  const q = query.trim().toLowerCase();
+  const frag = document.createDocumentFragment();
+  const lines = text.split("\n");
+  let hits = 0;
+  lines.forEach((line, i) => {
+    const last = i === lines.length - 1;
+    if (last && line === "") return;
+    const match = q !== "" && stripAnsi(line).toLowerCase().includes(q);
+    if (match) hits++;
+    const holder = match ? h("mark", { class: "dt-log-hit" }) : frag;
+    for (const seg of parseAnsi(line)) {
+      if (!seg.fg && !seg.bg && !seg.bold && !seg.italic && !seg.underline && !seg.dim) {
+        holder.appendChild(document.createTextNode(seg.text));
+        continue;
+      }
+      const cls = ["dt-ansi"];
+      /** @type {Record<string, string>} */
+      const style = {};
+      if (seg.fg?.startsWith("ansi-")) cls.push(`dt-fg-${seg.fg.slice(5)}`);
+      else if (seg.fg) style.color = seg.fg;
+      if (seg.bg?.startsWith("ansi-")) cls.push(`dt-bg-${seg.bg.slice(5)}`);
+      else if (seg.bg) style["background-color"] = seg.bg;
+      if (seg.bold) cls.push("dt-bold");
+      if (seg.dim) cls.push("dt-dim");
+      if (seg.italic) cls.push("dt-italic");
+      if (seg.underline) cls.push("dt-underline");
+      holder.appendChild(h("span", { class: cls.join(" "), style, text: seg.text }));
+    }
+    if (holder !== frag) frag.appendChild(holder);
+    if (!last) frag.appendChild(document.createTextNode("\n"));
+  });
+  return { frag, hits };
+}
+
 /** @param {Ctx} ctx */
 export function createTaskPanel(ctx) {
   /** @type {"stdout" | "stderr" | "result"} */
   let tab = "stdout";
+  let query = "";
+  /** @type {{stream: string, query: string, matches: [number, string][], total: number, key: string} | null} */
+  let found = null;
   const head = h("div", { class: "dt-task-head" });
   const tabs = h("div", { class: "dt-tabs", role: "tablist" });
   const body = h("div", { class: "dt-task-body" });
   const loadedBox = h("div");
-  const el = h("div", { class: "dt-panel dt-task-panel" }, head, tabs, body);
+  const el = h(
+    "div",
+    { class: "dt-panel dt-task-panel", role: "region", "aria-label": "Selected task" },
+    head,
+    tabs,
+    body,
+  );
+  const searchInput = /** @type {HTMLInputElement} */ (
+    h("input", {
+      type: "search",
+      class: "dt-log-search",
+      placeholder: "Search the log…",
+      "aria-label": "Search the log",
+    })
+  );
+  const hitCount = h("span", { class: "dt-faint dt-log-hits" });
+  searchInput.addEventListener("input", () => {
+    query = searchInput.value;
+    found = null;
+    render(last, true);
+  });
+  searchInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") searchWhole();
+  });
   /** @type {Record<string, any>} */
   let last = {};
   let lastTaskKey = "";
@@ -126,9 +193,36 @@ export function createTaskPanel(ctx) {
     ctx.request("task_result");
   }
 
+  /** Search the whole log in the kernel (the panel holds only its tail). */
+  async function searchWhole() {
+    const task = last.task;
+    if (!task || tab === "result" || !query.trim()) return;
+    const key = `${task.run_id}/${task.task_id}/${tab}`;
+    const ack = await ctx.request("log_search", { stream: tab, query });
+    if (ack.ok) {
+      found = { stream: ack.stream, query: ack.query, matches: ack.matches, total: ack.total, key };
+      render(last, false);
+    }
+  }
+
+  async function download() {
+    const task = last.task;
+    if (!task || tab === "result") return;
+    const ack = await ctx.request("log_download", { stream: tab });
+    if (!ack.ok || typeof ack.text !== "string") return;
+    const url = URL.createObjectURL(new Blob([ack.text], { type: "text/plain;charset=utf-8" }));
+    const a = h("a", { href: url, download: ack.filename, style: { display: "none" } });
+    el.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    el.dataset.downloaded = `${ack.filename}:${ack.text.length}`;
+  }
+
   /** @param {"stdout" | "stderr" | "result"} t */
   function setTab(t) {
     tab = t;
+    found = null;
     if (t === "result") wantResult();
     render(last, true);
   }
@@ -140,32 +234,67 @@ export function createTaskPanel(ctx) {
   function render(st, force) {
     const task = st.task;
     if (!task || task.task_id == null) {
-      el.style.display = st.run && st.run.tasks ? "" : "none";
-      replace(head, h("span", { class: "dt-muted", text: "Click a task in the graph to see its logs and result." }));
+      el.style.display = "none";
+      lastTaskKey = "";
+      replace(head);
       replace(tabs);
       replace(body);
-      tabs.style.display = body.style.display = "none";
       return;
     }
     el.style.display = "";
-    tabs.style.display = body.style.display = "";
     const taskKey = `${task.run_id}/${task.task_id}`;
     const newTask = taskKey !== lastTaskKey;
+    const sameNameNewRun = newTask && lastTaskKey !== "" && last.__taskName === task.task_name;
     lastTaskKey = taskKey;
+    last = { ...st, __taskName: task.task_name };
+    // A failed task opens on its stderr, where the traceback is; switching runs keeps the tab.
+    if (newTask && !sameNameNewRun) {
+      found = null;
+      if (tab !== "result" || task.state === "failed") tab = task.state === "failed" ? "stderr" : "stdout";
+    }
+    if (newTask) found = null;
     if (tab === "result") wantResult();
 
     const now = Date.now();
+    const reusedFrom = task.result_from_run_id;
     replace(
       head,
       h("span", { class: "dt-task-name", text: task.task_name }),
       badge(task.state),
+      reusedFrom != null
+        ? h("span", {
+            class: "dt-tag dt-reused-tag",
+            title: "This rerun reused the stored result: the task did not run again",
+            text: `reused from run #${reusedFrom}`,
+          })
+        : h("span", { class: "dt-tag dt-executed-tag", text: "executed in this run" }),
       h("span", { class: "dt-kv" }, "run ", h("b", { text: `#${task.run_id}` })),
       h("span", { class: "dt-kv" }, "started ", h("b", { text: formatTime(task.start_time) })),
       h("span", { class: "dt-kv" }, "took ", h("b", { text: formatDuration(elapsed(task, now)) })),
-      task.attempts > 1 ? h("span", { class: "dt-kv" }, "attempts ", h("b", { text: task.attempts })) : null,
-      task.result_from_run_id != null
-        ? h("span", { class: "dt-tag", text: `result reused from run #${task.result_from_run_id}` })
+      task.attempts > 1
+        ? h(
+            "span",
+            { class: "dt-kv dt-attempts", title: "The logs hold every attempt's output, oldest first" },
+            "attempts ",
+            h("b", { text: task.attempts }),
+          )
         : null,
+      task.peak_rss != null
+        ? h("span", { class: "dt-kv" }, "peak memory ", h("b", { text: formatMemory(task.peak_rss) }))
+        : null,
+      task.cpu_seconds != null
+        ? h("span", { class: "dt-kv" }, "CPU ", h("b", { text: formatDuration(task.cpu_seconds) }))
+        : null,
+      task.host ? h("span", { class: "dt-kv" }, "host ", h("b", { text: task.host })) : null,
+      task.worker ? h("span", { class: "dt-kv" }, "worker ", h("b", { text: task.worker })) : null,
+      h("span", { class: "dt-spacer" }),
+      h("button", {
+        class: "dt-small dt-close-task",
+        title: "Close the task panel",
+        "aria-label": "Close the task panel",
+        text: "✕",
+        onclick: () => ctx.request("select_task", { run_id: task.run_id, task_id: null }),
+      }),
     );
     const tabButton = (
       /** @type {"stdout" | "stderr" | "result"} */ t,
@@ -184,15 +313,25 @@ export function createTaskPanel(ctx) {
         label,
         n ? h("span", { class: "dt-tab-n", text: n }) : null,
       );
-    const lines = (/** @type {string} */ s) => (s ? String(s.split("\n").length - (s.endsWith("\n") ? 1 : 0)) : "0");
+    const count = (/** @type {any} */ n) => (typeof n === "number" ? formatCount(n) : "0");
+    const isLog = tab !== "result";
     replace(
       tabs,
-      tabButton("stdout", "stdout", lines(task.stdout)),
-      tabButton("stderr", "stderr", lines(task.stderr)),
+      tabButton("stdout", "stdout", count(task.stdout_lines)),
+      tabButton("stderr", "stderr", count(task.stderr_lines)),
       tabButton("result", "Result", ""),
       h(
         "span",
         { class: "dt-tab-actions" },
+        isLog ? searchInput : null,
+        isLog
+          ? h("button", {
+              class: "dt-small dt-download",
+              title: `Download the whole ${tab} log`,
+              text: "⇩ Download",
+              onclick: download,
+            })
+          : null,
         h("button", {
           class: "dt-small dt-load-btn",
           title: "Put the return value in a kernel variable and insert the line that loads it in a new cell below",
@@ -209,29 +348,66 @@ export function createTaskPanel(ctx) {
     } else {
       const text = tab === "stdout" ? task.stdout : task.stderr;
       const truncated = tab === "stdout" ? task.stdout_truncated : task.stderr_truncated;
+      const total = tab === "stdout" ? task.stdout_lines : task.stderr_lines;
+      const code = tab === "stdout" ? task.stdout_code : task.stderr_code;
       if (truncated)
         content.push(
-          h("div", {
-            class: "dt-note",
-            text: `Showing the last ${formatCount(task.log_lines)} lines. The whole log: Workflow(...).logs(run_id=${task.run_id}, task_id=${task.task_id}${tab === "stderr" ? ", stderr=True" : ""}, lines=None)`,
-          }),
+          h(
+            "div",
+            { class: "dt-note dt-log-cut" },
+            `Showing the last ${formatCount(task.log_lines)} of ${formatCount(total ?? 0)} lines. The whole log: `,
+            h("code", { class: "dt-code", text: code ?? "" }),
+          ),
         );
       const prev = /** @type {HTMLElement | null} */ (body.querySelector("pre.dt-log"));
       const atBottom = !prev || prev.scrollTop + prev.clientHeight >= prev.scrollHeight - 4;
-      const pre = text
-        ? h("pre", { class: `dt-log dt-${tab}`, text })
-        : h("pre", {
-            class: `dt-log dt-log-empty dt-${tab}`,
-            text: `(no ${tab} output${task.state === "running" ? " yet" : ""})`,
-          });
+      let pre;
+      if (text) {
+        const { frag, hits } = renderLog(text, query);
+        pre = h("pre", { class: `dt-log dt-${tab}` });
+        pre.appendChild(frag);
+        hitCount.textContent = query.trim()
+          ? `${formatCount(hits)} in the last ${formatCount(Math.min(total ?? 0, task.log_lines))} lines${truncated ? " · Enter: search all" : ""}`
+          : "";
+      } else {
+        hitCount.textContent = "";
+        pre = h("pre", {
+          class: `dt-log dt-log-empty dt-${tab}`,
+          text: `(no ${tab} output${task.state === "running" ? " yet" : ""})`,
+        });
+      }
+      content.push(h("div", { class: "dt-log-tools" }, hitCount));
+      if (found && found.key === `${task.run_id}/${task.task_id}/${tab}`) {
+        content.push(
+          h(
+            "div",
+            { class: "dt-log-found" },
+            h("div", {
+              class: "dt-note",
+              text: `${formatCount(found.total)} line${found.total === 1 ? "" : "s"} of the whole log contain "${found.query}"${found.total > found.matches.length ? ` (first ${formatCount(found.matches.length)})` : ""}:`,
+            }),
+            h(
+              "pre",
+              { class: "dt-log dt-log-matches" },
+              found.matches.flatMap(([n, line]) => [
+                h("span", { class: "dt-line-no", text: `${String(n).padStart(6)}  ` }),
+                `${stripAnsi(line)}\n`,
+              ]),
+            ),
+          ),
+        );
+      }
       content.push(pre);
+      const first = pre.querySelector("mark");
       queueMicrotask(() => {
-        if (newTask || force || atBottom) pre.scrollTop = pre.scrollHeight;
+        if (first && query.trim()) first.scrollIntoView({ block: "nearest" });
+        else if (newTask || force || atBottom) pre.scrollTop = pre.scrollHeight;
       });
     }
     content.push(loadedBox);
     renderLoaded(st);
     replace(body, content);
+    if (newTask && !sameNameNewRun) queueMicrotask(() => ctx.revealTask());
   }
 
   /** @param {Record<string, any>} st */
@@ -272,9 +448,11 @@ export function createTaskPanel(ctx) {
   function update(st) {
     if (st.task === last.task && st.loaded === last.loaded && st.run === last.run) return;
     const onlyLoaded = st.task === last.task && st.run === last.run;
-    last = st;
-    if (onlyLoaded) renderLoaded(st);
-    else render(st, false);
+    if (onlyLoaded) {
+      last = { ...last, loaded: st.loaded };
+      renderLoaded(st);
+    } else render(st, false);
+    if (!st.task || st.task.task_id == null) last = st;
   }
   return { el, update, wantsResult: () => tab === "result" };
 }

@@ -1,7 +1,7 @@
 // @ts-check
 /** The top bar: workflow and environment dropdowns, the date/time range, refresh. */
 import { h, replace } from "../dom.js";
-import { PRESETS, fromInputValue, presetRange, toInputValue } from "../format.js";
+import { PRESETS, parseRangeText, presetRange, toRangeText } from "../format.js";
 
 /**
  * @typedef {import("../app.js").Ctx} Ctx
@@ -23,14 +23,34 @@ export function createToolbar(ctx) {
       onchange: () => ctx.request("set_environment", { environment: envSelect.value }),
     })
   );
-  const from = /** @type {HTMLInputElement} */ (
-    h("input", { type: "datetime-local", class: "dt-from", "aria-label": "From (UTC)" })
-  );
-  const to = /** @type {HTMLInputElement} */ (
-    h("input", { type: "datetime-local", class: "dt-to", "aria-label": "To (UTC)" })
-  );
-  const applyInputs = () =>
-    ctx.request("set_range", { start_time: fromInputValue(from.value), end_time: fromInputValue(to.value) });
+  // Text inputs, not datetime-local: that one shows the browser's locale (often 12-hour)
+  // where everything else here is ISO UTC, 24-hour.
+  const dateInput = (/** @type {string} */ cls, /** @type {string} */ label) =>
+    /** @type {HTMLInputElement} */ (
+      h("input", {
+        type: "text",
+        class: `dt-date ${cls}`,
+        "aria-label": label,
+        placeholder: "YYYY-MM-DD HH:MM",
+        autocomplete: "off",
+        spellcheck: "false",
+      })
+    );
+  const from = dateInput("dt-from", "From (UTC)");
+  const to = dateInput("dt-to", "To (UTC)");
+  const rangeError = h("span", { class: "dt-range-error", role: "alert" });
+  const applyInputs = () => {
+    const a = parseRangeText(from.value);
+    const b = parseRangeText(to.value);
+    from.classList.toggle("dt-invalid", !a.ok);
+    to.classList.toggle("dt-invalid", !b.ok);
+    if (!a.ok || !b.ok) {
+      rangeError.textContent = !a.ok ? a.error : !b.ok ? b.error : "";
+      return;
+    }
+    rangeError.textContent = "";
+    ctx.request("set_range", { start_time: a.iso, end_time: b.iso });
+  };
   from.addEventListener("change", applyInputs);
   to.addEventListener("change", applyInputs);
   const presets = h(
@@ -61,6 +81,7 @@ export function createToolbar(ctx) {
     to,
     h("span", { class: "dt-utc", text: "UTC" }),
     presets,
+    rangeError,
   );
   const el = h(
     "div",
@@ -94,8 +115,11 @@ export function createToolbar(ctx) {
       envSelect.value = st.environment;
     }
     if (st.start_time !== last.start_time || st.end_time !== last.end_time) {
-      if (document.activeElement !== from) from.value = toInputValue(st.start_time);
-      if (document.activeElement !== to) to.value = toInputValue(st.end_time);
+      if (document.activeElement !== from) from.value = toRangeText(st.start_time);
+      if (document.activeElement !== to) to.value = toRangeText(st.end_time);
+      from.classList.remove("dt-invalid");
+      to.classList.remove("dt-invalid");
+      rangeError.textContent = "";
       const active = activePreset(st.start_time, st.end_time, Date.now());
       for (const b of presets.querySelectorAll("button")) {
         b.classList.toggle("dt-on", /** @type {HTMLElement} */ (b).dataset.preset === active);
