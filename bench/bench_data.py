@@ -230,9 +230,12 @@ def measure(title: str, systems: dict, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="*", choices=["w3", "w6"], default=["w3", "w6"])
+    parser.add_argument("which", nargs="*", help="w3 and/or w6 (default: both)")
     parser.add_argument("--repeat", type=int, default=3)
     opts = parser.parse_args()
+    opts.which = opts.which or ["w3", "w6"]
+    if set(opts.which) - {"w3", "w6"}:
+        parser.error(f"workloads are w3 and w6, not {sorted(set(opts.which) - {'w3', 'w6'})}")
     if "w3" in opts.which:
         measure("W3: a 320 MiB DataFrame from task A to task B, A's return -> B's first line", {
             "datatailr (buffers out of band, mapped)": dt_w3,
