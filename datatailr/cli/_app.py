@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
-from datatailr.cli import agent as _agent
-from datatailr.cli import blob as _blob
-from datatailr.cli import job as _job
-from datatailr.cli import kv as _kv
-from datatailr.cli import log as _log
-from datatailr.cli import result as _result
-from datatailr.cli import secret as _secret
 from datatailr.cli._options import CONTEXT_SETTINGS, DEBUG_KEY, CliError, is_debug
 
 
@@ -29,8 +24,70 @@ def one_line(exc: BaseException) -> str:
     return " ".join(lines) or type(exc).__name__
 
 
+#: The command groups, imported only when named (``dt job ls`` loads cli/job.py and nothing of
+#: the other groups); ``dt --help`` imports them all for their one-line help.
+LAZY_COMMANDS = {
+    "job": ("datatailr.cli.job", "job"),
+    "log": ("datatailr.cli.log", "log"),
+    "result": ("datatailr.cli.result", "result"),
+    "agent": ("datatailr.cli.agent", "agent"),
+    "blob": ("datatailr.cli.blob", "blob"),
+    "kv": ("datatailr.cli.kv", "kv"),
+    "secret": ("datatailr.cli.secret", "secret"),
+    "ui": ("datatailr.cli.ui", "ui"),
+}
+
+
+class _LazyCommands(dict):
+    """``main.commands``: a group is imported when it is looked up by name; listing or
+    iterating (``dt --help``, completion) imports them all, so the mapping is always whole."""
+
+    def _load(self, name: str) -> None:
+        if name in LAZY_COMMANDS and not dict.__contains__(self, name):
+            import importlib
+
+            module, attr = LAZY_COMMANDS[name]
+            dict.__setitem__(self, name, getattr(importlib.import_module(module), attr))
+
+    def _load_all(self) -> None:
+        for name in LAZY_COMMANDS:
+            self._load(name)
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._load(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._load(name)
+        return dict.get(self, name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in LAZY_COMMANDS or dict.__contains__(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load_all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._load_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._load_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._load_all()
+        return dict.items(self)
+
+
 class DtGroup(click.Group):
     """The root group: runs the command tree and translates what escapes from it."""
+
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -113,11 +170,4 @@ def main() -> None:
     """
 
 
-main.add_command(_job.job)
-main.add_command(_log.log)
-main.add_command(_result.result)
-main.add_command(_agent.agent)
-main.add_command(_blob.blob)
-main.add_command(_kv.kv)
-main.add_command(_secret.secret)
-main.add_command(__import__("datatailr.cli.ui", fromlist=["ui"]).ui)
+main.commands = _LazyCommands(main.commands)

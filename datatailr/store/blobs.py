@@ -225,12 +225,18 @@ class BlobStore:
 
     # -- results --------------------------------------------------------------------------
     def save_result(self, run_id: int, task_id: int, value: Any) -> None:
+        """Store ``value`` (cloudpickle, protocol 5). A local store keeps the large contiguous
+        buffers of arrays and frames out of band (see :func:`_dump_result`), so that readers
+        map them instead of copying; small values are a plain pickle file."""
         import cloudpickle
 
         try:
             with self._atomic_writer(self.result_key(run_id, task_id)) as f:
                 try:
-                    cloudpickle.dump(value, f, protocol=5)
+                    if self.local:
+                        _dump_result(cloudpickle, value, f)
+                    else:
+                        cloudpickle.dump(value, f, protocol=5)
                 except OSError:
                     raise  # the disk, not the value (ENOSPC, EIO ...)
                 except Exception as exc:
@@ -249,7 +255,12 @@ class BlobStore:
 
     def load_result(self, run_id: int, task_id: int, default: Any = _MISSING) -> Any:
         """The stored value; ``default`` (or KeyError when none is given) if nothing is stored.
-        A result that is there but cannot be read is a ``StorageError`` naming its path."""
+        A result that is there but cannot be read is a ``StorageError`` naming its path.
+
+        Out-of-band buffers of a local result are mapped from its file copy-on-write: arrays
+        and frames read back share the page cache with every other reader (no copy, no
+        unpickling of their data), stay writable (a write copies that page for this process
+        only) and stay valid after the file is replaced or removed."""
         key = self.result_key(run_id, task_id)
         try:
             if not self.local:
@@ -263,7 +274,10 @@ class BlobStore:
             return default
         with f:
             try:
-                return pickle.load(f)
+                if self.local:
+                    return _load_result(f)
+                data = f.read()
+                return _loads_result(memoryview(data)) if _has_trailer(data) else pickle.loads(data)
             except Exception as exc:
                 raise StorageError(
                     f"The stored result of task {task_id} of run {run_id} at {self.path(key)} "
@@ -337,6 +351,114 @@ class BlobStore:
     def delete_run(self, run_id: int) -> None:
         for key in self.run_keys(run_id):
             self.delete(key)
+
+
+# -- results with out-of-band buffers ---------------------------------------------------------
+#
+# A result file is a plain pickle, optionally followed by the pickle's out-of-band buffers
+# (PEP 574) and a trailer that says where they are:
+#
+#     pickle | pad | buffer 0 | pad | buffer 1 ... | (offset, length) x n | pickle_len | n | MAGIC
+#
+# Buffers start at multiples of 64 bytes, so mapped arrays are aligned for any dtype. A plain
+# pickle always ends with its STOP opcode (``.``), never with MAGIC, so a file is one or the
+# other by its last 8 bytes; small values are written exactly as before.
+
+#: A buffer this large (bytes) goes out of band; smaller ones stay inside the pickle.
+OUT_OF_BAND_MIN = 64 * 1024
+_MAGIC = b"DTOOB1\x00\n"
+_ALIGN = 64
+
+
+def _dump_result(cloudpickle: Any, value: Any, f: io.BufferedWriter) -> None:
+    """Pickle ``value`` into ``f``, its large contiguous buffers after the pickle."""
+    import struct
+
+    big: list[memoryview] = []
+
+    def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+        try:
+            raw = buffer.raw()
+        except BufferError:  # not contiguous: stays in band
+            return True
+        if raw.nbytes < OUT_OF_BAND_MIN:
+            return True
+        big.append(raw)
+        return False
+
+    if isinstance(value, (bytes, bytearray)) and len(value) >= OUT_OF_BAND_MIN:
+        value = _BigBytes(value)
+    cloudpickle.dump(value, f, protocol=5, buffer_callback=out_of_band)
+    if not big:
+        return
+    pickle_len = f.tell()
+    table = []
+    position = pickle_len
+    for raw in big:
+        pad = -position % _ALIGN
+        f.write(b"\0" * pad)
+        position += pad
+        f.write(raw)
+        table.append((position, raw.nbytes))
+        position += raw.nbytes
+    f.write(b"".join(struct.pack("<QQ", o, n) for o, n in table))
+    f.write(struct.pack("<QQ", pickle_len, len(table)) + _MAGIC)
+
+
+def _has_trailer(data: bytes | memoryview) -> bool:
+    return len(data) >= 16 + len(_MAGIC) and bytes(data[-len(_MAGIC):]) == _MAGIC
+
+
+def _loads_result(data: memoryview) -> Any:
+    """The value of a result file's bytes (a mapping or a bytes object) that has a trailer."""
+    import struct
+
+    end = len(data) - len(_MAGIC)
+    pickle_len, count = struct.unpack("<QQ", data[end - 16:end])
+    table_at = end - 16 - 16 * count
+    buffers = []
+    for i in range(count):
+        offset, length = struct.unpack("<QQ", data[table_at + 16 * i:table_at + 16 * i + 16])
+        buffers.append(data[offset:offset + length])
+    return pickle.loads(data[:pickle_len], buffers=buffers)
+
+
+def _load_result(f: io.BufferedReader) -> Any:
+    """A local result file's value: its out-of-band buffers mapped, else a plain load."""
+    size = os.fstat(f.fileno()).st_size
+    if size >= 16 + len(_MAGIC):
+        f.seek(size - len(_MAGIC))
+        if f.read(len(_MAGIC)) == _MAGIC:
+            import mmap
+
+            # copy-on-write: readers share the page cache; a write stays in this process
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+            return _loads_result(memoryview(mapped))
+        f.seek(0)
+    return pickle.load(f)
+
+
+def _bytes_from(buffer: Any) -> bytes:
+    return bytes(buffer)
+
+
+def _bytearray_from(buffer: Any) -> bytearray:
+    return bytearray(buffer)
+
+
+class _BigBytes:
+    """A large ``bytes``/``bytearray`` result, pickled with its data out of band (pickle keeps
+    them in band). Read back as the same type, equal: one copy out of the mapping, as a
+    ``bytes`` object owns its memory."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes | bytearray) -> None:
+        self.value = value
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        rebuild = _bytes_from if isinstance(self.value, bytes) else _bytearray_from
+        return rebuild, (pickle.PickleBuffer(self.value),)
 
 
 def make_private_dirs(folder: str, below: str) -> None:
