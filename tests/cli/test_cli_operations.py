@@ -317,11 +317,15 @@ def test_job_rm_asks_first():
         "name": "Flaky Pipeline",
         "slug": "flaky-pipeline",
         "environment": "dev",
+        "job_version": None,
         "removed": True,
+        "purged": False,
     }
     assert dt_json("job", "ls") == []
     assert dt_error("log", "read", "daily_sales_report") == (
-        "Error: No workflow 'daily_sales_report' in environment 'dev'. Workflows there: (none yet)."
+        "Error: No workflow 'daily_sales_report' in environment 'dev'. It was removed; bring it "
+        "back with Workflow('daily_sales_report', get_existing=False).restore() or `dt job "
+        "restore daily-sales-report -e dev`. Workflows there: (none yet)."
     )
 
 
