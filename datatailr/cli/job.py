@@ -454,10 +454,15 @@ def get_command(
             return
         _tasks_table(Printer(), tasks, title=None)
         return
-    if source and not as_json:
-        click.echo(
-            definition.get("source") or "", nl=not str(definition.get("source", "")).endswith("\n")
-        )
+    if source:
+        # every file of the version's image, each under a header with its path
+        files = wf.source_files(definition.get("job_version"))
+        if as_json:
+            emit_json(files)
+            return
+        for i, (path, text) in enumerate(sorted(files.items())):
+            click.echo(("\n" if i else "") + f"# ---- {path}")
+            click.echo(text, nl=not text.endswith("\n"))
         return
     versions = wf.versions()
     recent = wf.runs(limit=run_limit, refresh=True) if run_limit else []
@@ -1175,3 +1180,29 @@ def stop_job_command(name_or_run_id: str, wait: bool, timeout: float, env: str,
         return
     note(message)
     _service_table(listing)
+
+
+@job.command(
+    "diff", short_help="What changed between two versions.", context_settings=CONTEXT_SETTINGS
+)
+@click.argument("name")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@common_options
+def diff_command(name: str, a: int, b: int, env: str, as_json: bool) -> None:
+    """A unified diff from version A to version B: every file of their images and their
+    definitions (tasks, options, schedule, environment). Nothing printed when they are equal.
+
+    \b
+    Examples:
+      dt job diff daily_sales_report 1 2
+      dt job diff daily_sales_report 3 4 -e prod
+    """
+    wf = _api.open_workflow(name, env)
+    text = wf.diff(a, b)
+    if as_json:
+        emit_json({"name": _api.display_name(wf), "environment": env, "a": a, "b": b,
+                   "diff": text})
+        return
+    if text:
+        click.echo(text, nl=not text.endswith("\n"))

@@ -208,9 +208,9 @@ def test_job_get_plain_shows_tasks_with_their_dependencies():
 def test_job_get_source_prints_the_code():
     result = dt("job", "get", "daily_sales_report", "--source")
     assert result.exit_code == 0
-    assert result.stdout.startswith(
-        '@workflow(name="Daily Sales Report")\ndef daily_sales_report():'
-    )
+    # every file of the version's image, each under its path: here the one module
+    assert result.stdout.startswith('# ---- cli_workflows.py\n"""Small workflows the CLI tests')
+    assert '@workflow(name="Daily Sales Report")\ndef daily_sales_report():' in result.stdout
 
 
 def test_job_get_unknown_version_and_workflow_are_one_line_errors():

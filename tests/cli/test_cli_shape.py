@@ -18,8 +18,8 @@ from datatailr.cli._render import Printer, history_strip, jsonable
 EXPECTED_TREE = {
     "agent": {"start", "status", "stop"},
     "blob": {"cp", "exists", "get", "ls", "put", "rm"},
-    "job": {"get", "ls", "promote", "rerun", "restart", "restore", "rm", "run", "runs", "start",
-            "stop", "versions"},
+    "job": {"diff", "get", "ls", "promote", "rerun", "restart", "restore", "rm", "run", "runs",
+            "start", "stop", "versions"},
     "kv": {"get", "ls", "put", "rm"},
     "log": {"read"},
     "result": {"get"},
