@@ -266,7 +266,15 @@ class BlobStore:
             if not self.local:
                 # One GET of the whole object (pickle's many small reads would each be a
                 # ranged request on an object store).
-                return pickle.loads(self.fs.cat_file(self.path(key)))
+                data = self.fs.cat_file(self.path(key))
+                try:
+                    return (_loads_result(memoryview(data)) if _has_trailer(data)
+                            else pickle.loads(data))
+                except Exception as exc:
+                    raise StorageError(
+                        f"The stored result of task {task_id} of run {run_id} at "
+                        f"{self.path(key)} cannot be read: {type(exc).__name__}: {exc}"
+                    ) from exc
             f = open(self.path(key), "rb")
         except FileNotFoundError:
             if default is _MISSING:
@@ -274,10 +282,7 @@ class BlobStore:
             return default
         with f:
             try:
-                if self.local:
-                    return _load_result(f)
-                data = f.read()
-                return _loads_result(memoryview(data)) if _has_trailer(data) else pickle.loads(data)
+                return _load_result(f)
             except Exception as exc:
                 raise StorageError(
                     f"The stored result of task {task_id} of run {run_id} at {self.path(key)} "
