@@ -212,7 +212,7 @@ def test_logs_counts_colours_search_and_download(server, page, screenshot):
     page.set_viewport_size({"width": 800, "height": 900})
     ex = page.locator(".dt-explorer").first
     ex.locator(".dt-node[data-task-name='talk']").click()
-    expect(ex.locator(".dt-tab[data-tab='stdout'] .dt-tab-n")).to_have_text("20,001")
+    expect(ex.locator(".dt-tab[data-tab='stdout'] .dt-tab-n")).to_have_text("20,001", timeout=30_000)  # a 20,001-line log
     expect(ex.locator(".dt-log-cut code")).to_have_text(
         "Workflow(name='Chatty', environment='dev', get_existing=True)"
         ".logs(run_id=3, task_name='talk', lines=20001)")

@@ -67,7 +67,11 @@ def test_a_crashing_task_whose_forked_child_holds_its_pipe_fails_at_once(home, t
     [(state, error)] = tasks_of(run).values()
     assert state == "failed"
     assert error.startswith("Task crashed: the worker process running it exited with code 3")
-    assert not alive(int(open(pid_file).read()))
+    grandchild = int(open(pid_file).read())
+    deadline = time.monotonic() + 10  # killed with the group at once; the kernel may lag
+    while alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(grandchild)
 
 
 def test_a_task_that_kills_itself_takes_its_subprocess_along(home, tmp_path):
@@ -248,7 +252,9 @@ def test_every_task_attempt_records_its_peak_memory_cpu_and_host(home):
     assert {n: r["host"] for n, r in rows.items()} == dict.fromkeys(rows, socket.gethostname())
     assert rows["burn"]["cpu_seconds"] >= 0.3
     assert 40 * 2**20 <= rows["hold"]["peak_rss"] < 200 * 2**20
-    assert 60 * 2**20 <= rows["child_process"]["peak_rss"] < 200 * 2**20
+    # A forked child's RSS includes pages it shares with its parent (a big test process):
+    # only the lower bound is the task's own.
+    assert 60 * 2**20 <= rows["child_process"]["peak_rss"] < 2**30
     assert all(isinstance(r["peak_rss"], int) and isinstance(r["cpu_seconds"], float)
                for r in rows.values())
 
@@ -270,7 +276,7 @@ def test_a_task_over_its_memory_limit_is_killed_and_says_so(home):
     assert row["error"].startswith("MemoryError: the task exceeded memory=50m (peak ")
     assert row["error"].endswith(" MB) and was killed")
     peak_mb = int(row["error"].split("(peak ")[1].split(" MB")[0])
-    assert peak_mb > 50 and row["peak_rss"] > 50 * 2**20
+    assert peak_mb >= 50 and row["peak_rss"] > 50 * 2**20
 
 
 def test_a_task_that_peaks_over_its_limit_and_returns_fails_without_a_result(home):
