@@ -72,3 +72,23 @@ def test_a_task_reads_a_secret(home, monkeypatch):
     Secrets().set("db/password", VALUE)
     run = storage_workflows.secret_user(local_run=True, progress=False)
     assert (run.state, run.result("secret_length")) == ("completed", len(VALUE))
+
+
+def test_the_live_echo_never_shows_a_secret_value(home, capsys):
+    from datatailr import task, workflow
+
+    Secrets().set("api_token", "s3cr3t-value-123")
+
+    @task()
+    def leaky():
+        print("token is", Secrets().get("api_token"))
+        return 1
+
+    @workflow(name="leaky")
+    def leaky_flow():
+        leaky()
+
+    run = leaky_flow(local_run=True)
+    out = capsys.readouterr().out
+    assert "[leaky] token is ***" in out and "s3cr3t-value-123" not in out
+    assert run.logs("leaky") == "token is s3cr3t-value-123\n"  # the task's own log is exact

@@ -374,7 +374,8 @@ class WorkflowFunction:
                          options=run_options(self._options()))
         listeners: list[Any] = []
         if progress:
-            echo = LiveLogEcho(dag, run_id, platform.blobs.local_log_path)
+            echo = LiveLogEcho(dag, run_id, platform.blobs.local_log_path,
+                               redact=_secret_values(platform, handle.environment.value))
             listeners.append(make_progress(dag, self.name, echo=echo))
         execute(platform, run_id, dag, workflow_name=self.name, listeners=listeners)
         run = Run(handle, run_id)
@@ -886,6 +887,17 @@ def _comparable(definition: dict) -> dict:
     """A definition without what differs between any two versions (their number, time)."""
     return {k: v for k, v in definition.items()
             if k not in ("job_version", "created_at", "source")}
+
+
+def _secret_values(platform: Any, environment: str) -> list[str]:
+    """The values of this environment's secrets, for the live echo to hide."""
+    try:
+        from datatailr.store.secrets import SecretStore
+
+        store = SecretStore(platform.config.home)
+        return [store.get(environment, name) for name in store.names(environment)]
+    except Exception:  # no secrets store, or one that cannot be read: nothing to hide
+        return []
 
 
 def _run_options(version: dict) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from datatailr.core.dag import Dag
 from datatailr.core.events import (
@@ -138,8 +138,11 @@ class LiveLogEcho:
     """Prints new lines of running tasks' logs, prefixed with the task name."""
 
     def __init__(self, dag: Dag, run_id: int, log_path, stream: TextIO | None = None,
-                 printer=None) -> None:
+                 printer=None, redact: Any = ()) -> None:
         self.dag = dag
+        #: secret values never echoed: a task that prints one shows *** on the console
+        self.redact = sorted((v for v in redact if isinstance(v, str) and len(v) >= 4),
+                             key=len, reverse=True)
         self.run_id = run_id
         self.log_path = log_path  # (run_id, task_id, stream) -> local path or None
         self.stream = stream or sys.stdout
@@ -189,7 +192,10 @@ class LiveLogEcho:
                     self.partial[key] = rest
             name = self.dag.nodes[task_id].name
             for line in lines:
-                text = f"[{name}] {line.decode('utf-8', errors='replace')}"
+                shown = line.decode('utf-8', errors='replace')
+                for secret in self.redact:
+                    shown = shown.replace(secret, "***")
+                text = f"[{name}] {shown}"
                 if self.printer is not None:
                     self.printer(text)
                 else:
