@@ -25,14 +25,10 @@ OUTSIDE = re.compile(
 #: files). The list may only shrink: a listed file that is clean fails the second test, so
 #: that its entry is deleted.
 PENDING = {
-    "bench/bench_explorer.py": "explorer",
-    "datatailr/engine/worker.py": "engine",
-    "datatailr/jupyter_ext/_widget.py": "explorer",
     "js/src/format.js": "explorer",
     "js/src/notebook.js": "explorer",
     "js/src/runs.js": "explorer",
     "js/test/layout.test.js": "explorer",
-    "tests/jupyter_ext/test_magic_parse.py": "explorer",
 }
 
 THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()

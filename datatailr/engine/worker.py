@@ -71,7 +71,7 @@ class TaskOutcome(NamedTuple):
 
 
 def system_values(*, workflow_name: str, run_start: float, scheduled_time: float | None) -> dict:
-    """The platform-filled arguments of API.md, as strings; DATATAILR_BATCH_ARG_* overrides."""
+    """The platform-filled system arguments (rundate, scheduled_time, ...), as strings; DATATAILR_BATCH_ARG_* overrides."""
     start = datetime.fromtimestamp(run_start, timezone.utc)
     sched = datetime.fromtimestamp(scheduled_time, timezone.utc) if scheduled_time else start
     return {

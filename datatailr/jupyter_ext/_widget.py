@@ -70,7 +70,7 @@ def _public_api() -> ModuleType:
 
 
 def default_environment() -> str:
-    """$DATATAILR_JOB_ENVIRONMENT, else dev (API.md), validated by the public Environment."""
+    """$DATATAILR_JOB_ENVIRONMENT, else dev, validated by the public Environment."""
     from datatailr import Environment
 
     return Environment.parse(os.environ.get(ENV_VARIABLE) or "dev").value

@@ -1,4 +1,4 @@
-"""Parsing the %dt_runs line (API.md "%dt_runs"): a pure function, no IPython."""
+"""Parsing the %dt_runs line (words join into the name; --env/-e picks the environment): a pure function, no IPython."""
 
 from __future__ import annotations
 
