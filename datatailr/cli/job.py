@@ -608,6 +608,14 @@ def run_record(run: Mapping[str, Any]) -> dict[str, Any]:
     show_default=True,
     help="At most this many runs, newest first (0: all).",
 )
+@click.option(
+    "--run-id",
+    "-i",
+    "run_id",
+    type=int,
+    default=None,
+    help="Show this run's tasks instead: state, attempts, duration, peak memory, CPU, host.",
+)
 @common_options
 def runs_command(
     name: str | None,
@@ -617,11 +625,12 @@ def runs_command(
     filters: tuple[str, ...],
     sort: str | None,
     limit: int,
+    run_id: int | None,
     env: str,
     as_json: bool,
 ) -> None:
     """List the runs of a workflow, or of every workflow of the environment without NAME,
-    newest first.
+    newest first; with --run-id, one run's tasks and what each used.
 
     \b
     Examples:
@@ -630,7 +639,13 @@ def runs_command(
       dt job runs -f "name = daily-sales-report and state = failed" -s "-start_time"
       dt job runs daily_sales_report --since 2026-04-01 --until 2026-04-09T18:00
       dt job runs daily_sales_report --since 1d --state failed --limit 5 --json
+      dt job runs daily_sales_report -i 42
     """
+    if run_id is not None:
+        if name is None:
+            raise click.UsageError("--run-id needs the workflow's NAME.")
+        _run_tasks(_api.open_workflow(name, env), run_id, as_json)
+        return
     from datatailr.core.query import compile_filter, parse_sort, sort_records
 
     checks = [compile_filter(text, RUN_FIELDS) for text in filters]
@@ -1206,3 +1221,28 @@ def diff_command(name: str, a: int, b: int, env: str, as_json: bool) -> None:
         return
     if text:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def _run_tasks(wf: Any, run_id: int, as_json: bool) -> None:
+    """One run's tasks with where they ran and what they used (peak memory, CPU seconds)."""
+    details = wf.run_details(run_id)
+    tasks = list(details.get("tasks") or [])
+    if as_json:
+        emit_json(tasks)
+        return
+
+    def duration(t: Mapping[str, Any]) -> float | None:
+        start, end = t.get("start_time"), t.get("end_time")
+        return (end - start).total_seconds() if start and end else None
+
+    def memory(value: Any) -> str:
+        return "-" if value is None else f"{value / 2**20:.1f} MB"
+
+    Printer().table(
+        [Column("id", "right"), Column("name", no_wrap=True), Column("state"),
+         Column("attempts", "right"), Column("duration", "right"), Column("peak memory", "right"),
+         Column("cpu", "right"), Column("host", no_wrap=True)],
+        [[t.get("id"), t.get("name"), state_cell(t.get("state")), t.get("attempts"),
+          fmt_duration(duration(t)), memory(t.get("peak_rss")),
+          "-" if t.get("cpu_seconds") is None else f"{t['cpu_seconds']:.2f} s",
+          t.get("worker") or t.get("host") or "-"] for t in tasks])
