@@ -72,7 +72,7 @@ def test_every_pending_file_still_needs_its_fix():
 def test_the_pattern_catches_each_kind_of_reference():
     up = "../" + "shared"  # spelled in two parts so this file does not match itself
     lines = [f"see {up}/API.md", "(STYLE.md rule 8)", "SPEC's first example",
-             "the map in DESIGN", "Follows " + "shared/JUPYTER-RECIPE.md", "API.md \"States\"",
+             "the map in DESIGN", "Follows shared" + "/JUPYTER-RECIPE.md", "API.md \"States\"",
              'DEMO = Path("/work/vendor/sdk/datatailr_demo")', "as SPEC says."]
     clean = ["the public API", "_STATE_STYLE = {", "a shared filesystem at /shared/datatailr",
              "spec_workflows.py", "SPECIAL offers", "python -m x SPEC.json"]
