@@ -99,19 +99,14 @@ BEGAN_TOPIC = "datatailr-began"
 #: worker (a worker killed within milliseconds of starting it may not have said so)
 MAX_RESUBMITS = 2
 
-#: environment variables that describe a machine or a process rather than a workflow: the
-#: caller's values are not shipped to workers (everything else is, so tasks see what the
-#: caller saw, as with local runs - DATATAILR_BATCH_ARG_* overrides included)
-_MACHINE_VARIABLES = frozenset({
-    "PATH", "HOME", "PWD", "OLDPWD", "SHELL", "SHLVL", "USER", "LOGNAME", "HOSTNAME",
-    "HOSTTYPE", "MAIL", "TMPDIR", "TMP", "TEMP", "TERM", "COLORTERM", "DISPLAY", "COLUMNS",
-    "LINES", "_", "PS1", "LANG", "LANGUAGE", "PYTHONPATH", "PYTHONHOME", "PYTHONEXECUTABLE",
-    "PYTHONSTARTUP", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "LD_PRELOAD", "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_",
-    "CUDA_VISIBLE_DEVICES",
-})
-_MACHINE_PREFIXES = ("LC_", "CONDA", "DYLD_", "SSH_", "XDG_", "DASK_", "JPY_", "TERM_",
-                     "PYDEVD", "VSCODE_", "KUBERNETES_")
+#: what of the caller's environment reaches tasks on a cluster: the platform's settings and
+#: DATATAILR_BATCH_ARG_* overrides - never the rest (credentials such as PGPASSWORD or
+#: AWS_SECRET_ACCESS_KEY stay on the caller's machine). A task sees its version's declared
+#: env_vars and the run's context (sent with each task) and the worker's own environment.
+_SHIPPED_PREFIX = "DATATAILR_"
+#: platform settings that stay home too: the database URL may carry a password, and tasks
+#: never write to the database (the controller records them)
+_KEPT_HOME = frozenset({"DATATAILR_DB_URL"})
 
 
 def scheduler_address(setting: str) -> str:
@@ -210,9 +205,10 @@ def dumps_nodes(nodes: Sequence[NodeSpec]) -> bytes:
 
 
 def shipped_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's variables a cluster's task processes get (see ``_SHIPPED_PREFIX``)."""
     environ = dict(os.environ if environ is None else environ)
     return {k: v for k, v in environ.items()
-            if k not in _MACHINE_VARIABLES and not k.startswith(_MACHINE_PREFIXES)}
+            if k.startswith(_SHIPPED_PREFIX) and k not in _KEPT_HOME}
 
 
 _RESOURCE_NAMES = {"cpu": ("CPU", "cpu", "Cpu"), "memory": ("MEMORY", "memory", "Memory"),

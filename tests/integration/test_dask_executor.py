@@ -51,11 +51,14 @@ def test_resources_are_asked_for_only_under_names_the_workers_declare():
         "cpu": 2.0, "VRAM": float(2 * 2**30)}
 
 
-def test_the_callers_environment_is_shipped_without_machine_variables():
+def test_only_platform_settings_of_the_callers_environment_reach_the_cluster():
     assert shipped_environment({
         "PATH": "/bin", "HOME": "/root", "LC_ALL": "C", "DASK_X": "1", "MY_SETTING": "on",
+        "PGPASSWORD": "pg-secret", "AWS_SECRET_ACCESS_KEY": "s3-secret",
+        "DATATAILR_DB_URL": "postgresql://u:pw@db/datatailr",
+        "DATATAILR_STORAGE_URL": "s3://bucket/dt",
         "DATATAILR_BATCH_ARG_RUNDATE": "2026-04-09", "AWS_PROFILE": "team"}) == {
-        "MY_SETTING": "on", "DATATAILR_BATCH_ARG_RUNDATE": "2026-04-09", "AWS_PROFILE": "team"}
+        "DATATAILR_STORAGE_URL": "s3://bucket/dt", "DATATAILR_BATCH_ARG_RUNDATE": "2026-04-09"}
 
 
 # -- the executor on the session's cluster ----------------------------------------------------
