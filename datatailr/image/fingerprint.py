@@ -9,6 +9,7 @@ its neighbours' fingerprints alone. Installed libraries count by name only.
 
 from __future__ import annotations
 
+import dis
 import hashlib
 import pickle
 import sys
@@ -102,7 +103,7 @@ class _Hasher:
             except ValueError:  # an empty cell
                 self.feed("empty cell")
         code = function.__code__
-        names = sorted({n for c in _codes(code) for n in c.co_names})
+        names = sorted({n for c in _codes(code) for n in _global_names(c)})
         glob = function.__globals__
         for name, value in zip(names, [glob.get(n, _MISSING) for n in names], strict=True):
             if value is _MISSING:
@@ -145,6 +146,17 @@ class _Hasher:
 
 
 _MISSING = object()
+
+
+#: the instructions that read a global (LOAD_NAME: class bodies and module-level code)
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """The globals ``code`` itself reads - not every name of ``co_names``, which also holds
+    attribute names: ``subprocess.run`` must not make a global called ``run`` part of the
+    fingerprint."""
+    return {str(i.argval) for i in dis.get_instructions(code) if i.opname in _GLOBAL_LOADS}
 
 
 def _codes(code: types.CodeType) -> list[types.CodeType]:

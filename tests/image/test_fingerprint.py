@@ -49,3 +49,18 @@ def test_constant_inputs_and_declared_variables_count():
     assert fp(one, "task_b", [1, 2]) != fp(one, "task_b", [1, 3])
     assert task_fingerprint(one["task_b"], (), {}, {"A": "1"}) != \
         task_fingerprint(one["task_b"], (), {}, {"A": "2"})
+
+
+def test_an_attribute_name_is_not_a_global_the_task_reads():
+    source = '''
+import subprocess
+
+def task_c():
+    return subprocess.run(["true"]).returncode
+'''
+    before = define(source)
+    after = define(source)
+    after["run"] = object()  # e.g. `run = pipeline(local_run=True)` in the same notebook
+    assert fp(before, "task_c") == fp(after, "task_c")
+    after["subprocess"] = object()  # the global it does read
+    assert fp(before, "task_c") != fp(after, "task_c")
