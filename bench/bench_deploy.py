@@ -2,11 +2,16 @@
 
     .venv/bin/python bench/bench_deploy.py
 
-Three figures, measured in the same run on a real agent in a temporary home: a workflow
-without python_requirements (the baseline: the agent's own interpreter), one whose
-requirements the agent's environment already satisfies (checked, nothing built), and one
-pinned to a version the agent lacks with its isolated environment already built and cached
-(the runner re-executes itself there). The first build of that environment is printed too.
+Measured in the same run on a real agent in a temporary home. First the start latency of a
+queued run - queued (the run's row written) to the run started (its runner running it) and to
+its first task's code starting - on an agent that starts a new runner interpreter per run
+(``DATATAILR_AGENT_WARM=0``, the baseline) beside the default agent, which keeps one runner
+warm and is woken by the deploy. Runs are a second apart, as deploys are, so the warm runner
+is ready for each. Then, on the default agent, the whole deploy call to first task for: a
+workflow without python_requirements (the agent's own interpreter), one whose requirements
+the agent's environment already satisfies (checked, nothing built), and one pinned to a
+version the agent lacks with its isolated environment already built and cached (the runner
+re-executes itself there). The first build of that environment is printed too.
 Not a test: nothing here asserts a time.
 """
 
@@ -58,20 +63,60 @@ def deploy_to_start(pipeline) -> float:
     return detail["start_time"].timestamp() - t0
 
 
+def queued_to_start(pipeline) -> tuple[float, float]:
+    """(queued -> run started, queued -> first task started) of one deploy, in seconds."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        run = pipeline()
+    run.wait(timeout=600)
+    assert run.state == "completed", run.error
+    details = run.run_details()
+    from datatailr.scheduler.platform import current_platform
+
+    queued = current_platform().metadata.get_run(run.run_id)["created_at"]
+    [detail] = details["tasks"]
+    return (details["start_time"].timestamp() - queued,
+            detail["start_time"].timestamp() - queued)
+
+
+def _line(label: str, times: list[float]) -> str:
+    return (f"{label:44s} median {statistics.median(times) * 1000:7.0f} ms "
+            f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, n={len(times)})")
+
+
 def main() -> None:
+    plain = make("bench plain", [])
+    for label, warm in (("new runner per run (baseline)", "0"), ("warm runner, woken", "1")):
+        os.environ["DATATAILR_AGENT_WARM"] = warm
+        ensure_agent()
+        try:
+            time.sleep(1.0)  # the agent's warm runner (if any) is up
+            pairs = []
+            for _ in range(REPEAT):
+                pairs.append(queued_to_start(plain))
+                time.sleep(1.0)
+            print(_line(f"{label}: queued -> run started", [p[0] for p in pairs]))
+            print(_line(f"{label}: queued -> first task", [p[1] for p in pairs]))
+        finally:
+            stop_agent()
+    os.environ.pop("DATATAILR_AGENT_WARM")
     ensure_agent()
     try:
         cases = {
-            "no requirements (baseline)": make("bench plain", []),
+            "no requirements": plain,
             f"six=={HERE}: met by the agent": make("bench met", [f"six=={HERE}"]),
             f"six=={OLD}: cached environment": make("bench cached", [f"six=={OLD}"]),
         }
         build = deploy_to_start(cases[f"six=={OLD}: cached environment"])
         print(f"first build of the six=={OLD} environment, then start: {build:.2f} s")
         for label, pipeline in cases.items():
-            times = [deploy_to_start(pipeline) for _ in range(REPEAT)]
-            print(f"{label:36s} median {statistics.median(times) * 1000:7.0f} ms "
-                  f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, n={REPEAT})")
+            times = []
+            for _ in range(REPEAT):
+                times.append(deploy_to_start(pipeline))
+                time.sleep(1.0)
+            print(_line(f"deploy call -> first task, {label}", times))
     finally:
         stop_agent()
 

@@ -21,10 +21,10 @@ def home(tmp_path, monkeypatch):
                  "DATATAILR_JOB_ENVIRONMENT", "DATATAILR_MAX_WORKERS"):
         monkeypatch.delenv(name, raising=False)
     yield path
-    from datatailr.scheduler.agent import agent_status, stop_agent
+    from datatailr.scheduler.agent import running_queues, stop_agent
 
-    if agent_status()["running"]:
-        stop_agent()
+    for queue in running_queues():
+        stop_agent(queue=queue)
 
 
 @pytest.fixture

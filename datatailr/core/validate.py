@@ -69,3 +69,31 @@ def text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidArgumentError(f"{what}={value!r}: give a non-empty string.")
     return value
+
+
+#: A queue's name: what ``@workflow(queue=...)`` and ``dt agent start --queue`` take.
+QUEUE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+
+
+def queue(value: object, what: str = "queue") -> str:
+    """The name of an agent queue: lower-case letters, digits, ``-`` and ``_``, 1-64 long."""
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(QUEUE_PATTERN, value):
+        raise InvalidArgumentError(
+            f"{what}={value!r}: a queue is named with 1-64 lower-case letters, digits, '-' or "
+            f"'_', starting with a letter or digit, e.g. {what}='gpu' (the default is "
+            f"'default').")
+    return value
+
+
+def max_concurrent_runs(value: object) -> int | None:
+    """How many runs of a workflow may be in flight at once: None (no limit) or >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(
+            f"max_concurrent_runs={value!r}: give a whole number of at least 1 (e.g. "
+            f"max_concurrent_runs=1 runs one at a time; later runs wait, pending), or None for "
+            f"no limit.")
+    return value

@@ -165,7 +165,8 @@ class WorkflowFunction:
 
     def __init__(self, body: Callable, *, name: str | None, schedule: Any,
                  resources: Resources | None, env_vars: dict | None, fail_after: Any,
-                 expire_after: Any, python_requirements: Any, platform_options: dict) -> None:
+                 expire_after: Any, python_requirements: Any, platform_options: dict,
+                 queue: str = "default", max_concurrent_runs: int | None = None) -> None:
         if not callable(body):
             raise InvalidArgumentError(f"@workflow decorates a function, not {body!r}.")
         self.body = body
@@ -188,6 +189,9 @@ class WorkflowFunction:
         self.env_vars = {str(k): str(v) for k, v in (env_vars or {}).items()}
         self.fail_after = parse_duration(fail_after, "fail_after")
         self.expire_after = parse_duration(expire_after, "expire_after")
+        #: the agents' queue that runs it, and how many of its runs may be in flight at once
+        self.queue = validate.queue(queue)
+        self.max_concurrent_runs = validate.max_concurrent_runs(max_concurrent_runs)
         from datatailr.image.environment import read_requirements
 
         image_requirements = getattr(platform_options.get("image"), "python_requirements", None)
@@ -222,6 +226,8 @@ class WorkflowFunction:
             "fail_after": self.fail_after,
             "expire_after": self.expire_after,
             "python_requirements": self.python_requirements,
+            "queue": self.queue,
+            "max_concurrent_runs": self.max_concurrent_runs,
             "platform": {k: repr(v) if not isinstance(v, str | int | float | bool | None) else v
                          for k, v in self.platform_options.items()},
         }
@@ -246,6 +252,7 @@ class WorkflowFunction:
             "schedule": self.schedule, "resources": self._given_resources,
             "env_vars": self.env_vars, "fail_after": self.fail_after,
             "expire_after": self.expire_after, "python_requirements": self._requirements_spec,
+            "queue": self.queue, "max_concurrent_runs": self.max_concurrent_runs,
         }
         platform_options = dict(self.platform_options)
         for key, value in given.items():
@@ -303,24 +310,27 @@ class WorkflowFunction:
         if save_only:
             print(f"Saved {self.name!r} version {job_version} in {env.value}.")
             return handle
-        from datatailr.scheduler.agent import ensure_agent
+        from datatailr.scheduler.agent import describe_agent, ensure_agent, warn_if_unserved
 
-        agent = ensure_agent()
+        agent = ensure_agent(self.queue)
         if instant_run:
             run = handle.start(version=job_version, _quiet=True)
             print(f"Instant run {run.run_id} of {self.name!r} version {job_version} queued on "
-                  f"the local agent (pid {agent['pid']}).")
+                  f"{describe_agent(agent)}.")
+            warn_if_unserved(agent)
             return InstantRunHandle(handle, run.run_id)
         if self.schedule is not None:
-            print(f"Deployed {self.name!r} version {job_version} to {env.value}: the local "
-                  f"agent (pid {agent['pid']}) runs it on its schedule, "
+            print(f"Deployed {self.name!r} version {job_version} to {env.value}: "
+                  f"{describe_agent(agent)} runs it on its schedule, "
                   f"{self.schedule.describe()!r} ({self.schedule}).")
+            warn_if_unserved(agent)
             return handle
         # The run starts the version this deploy saved, whatever else deploys meanwhile.
         run = handle.start(version=job_version, _quiet=True)
         print(f"Deployed {self.name!r} version {job_version} to {env.value}: run {run.run_id} "
-              f"queued on the local agent (pid {agent['pid']}). "
+              f"queued on {describe_agent(agent)}. "
               f"Follow it with: dt log read {self.slug} -e {env.value} -i {run.run_id}")
+        warn_if_unserved(agent)
         return run
 
     def _save(self, platform: Any, dag: dag_mod.Dag, env: Environment,
@@ -386,11 +396,14 @@ class WorkflowFunction:
 
 def workflow(name: Any = None, schedule: Any = None, resources: Resources | None = None,
              env_vars: dict | None = None, fail_after: Any = None, expire_after: Any = None,
-             python_requirements: Any = "", **platform_options: Any) -> Any:
+             python_requirements: Any = "", queue: str = "default",
+             max_concurrent_runs: int | None = None, **platform_options: Any) -> Any:
     """Turn a function whose body calls tasks into a workflow.
 
     ``@workflow``, ``@workflow()``, ``@workflow("Complex Pipeline")`` or
-    ``@workflow(name=..., schedule=Schedule(...), fail_after="1h", ...)``. Options that only
+    ``@workflow(name=..., schedule=Schedule(...), fail_after="1h", ...)``. ``queue`` names
+    the agents that run it when deployed (``dt agent start --queue NAME``);
+    ``max_concurrent_runs`` holds later runs pending while that many are in flight. Options that only
     mean something on a container platform (image, build scripts, acl ...) are recorded.
     """
     def make(body: Callable, given_name: Any = name) -> WorkflowFunction:
@@ -398,7 +411,8 @@ def workflow(name: Any = None, schedule: Any = None, resources: Resources | None
                                 env_vars=env_vars, fail_after=fail_after,
                                 expire_after=expire_after,
                                 python_requirements=python_requirements,
-                                platform_options=platform_options)
+                                platform_options=platform_options, queue=queue,
+                                max_concurrent_runs=max_concurrent_runs)
 
     if callable(name) and not isinstance(name, str):
         return make(name, None)
@@ -718,7 +732,7 @@ class Workflow:
               _quiet: bool = False) -> Run:
         """Start a run now, on the local agent: of ``version``, else of the handle's version
         (``Workflow(..., version=N)``), else of the latest. Prints which version it starts."""
-        from datatailr.scheduler.agent import ensure_agent
+        from datatailr.scheduler.agent import describe_agent, ensure_agent, warn_if_unserved
         from datatailr.scheduler.execution import new_run
 
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
@@ -726,15 +740,17 @@ class Workflow:
         self._require_workflow()
         row = self._version_row(version)
         names = [t["name"] for t in row["definition"]["tasks"]]
+        options = _run_options(row)
         run_id = new_run(_platform(), workflow_id=self._row()["workflow_id"],
                          job_version=int(row["job_version"]), task_names=names,
                          trigger="deploy" if _quiet else "manual", claimed=False,
-                         options=_run_options(row))
-        agent = ensure_agent()
+                         options=options)
+        agent = ensure_agent(options["queue"])
         if not (quiet or _quiet or _inside_cli_command()):
             print(f"Started {self.name!r} version {row['job_version']} in "
-                  f"{self.environment.value}: run {run_id} queued on the local agent "
-                  f"(pid {agent['pid']}).")
+                  f"{self.environment.value}: run {run_id} queued on "
+                  f"{describe_agent(agent)}.")
+            warn_if_unserved(agent)
         self._runs_cache = None
         return Run(self, run_id)
 
@@ -772,9 +788,9 @@ class Workflow:
 
             run_here(new_id, progress=progress)
         else:
-            from datatailr.scheduler.agent import ensure_agent
+            from datatailr.scheduler.agent import ensure_agent, warn_if_unserved
 
-            ensure_agent()
+            warn_if_unserved(ensure_agent(_run_options(target)["queue"]))
         return Run(self, new_id)
 
     def stop(self, run_id: int) -> bool:
@@ -877,9 +893,9 @@ class Workflow:
                 source=row["source"], code_key_for=key_for, code_hash=row["code_hash"],
                 schedule=row["schedule"], task_count=row["task_count"])
         if row["schedule"]:
-            from datatailr.scheduler.agent import ensure_agent
+            from datatailr.scheduler.agent import ensure_agent, warn_if_unserved
 
-            ensure_agent()
+            warn_if_unserved(ensure_agent(_run_options(row)["queue"]))
         return new_version
 
 

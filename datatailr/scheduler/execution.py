@@ -113,20 +113,23 @@ def run_options(options: dict) -> dict:
     """What a run takes from its version's options (stored with the run)."""
     return {"fail_after": options.get("fail_after"), "env_vars": options.get("env_vars", {}),
             "resources": options.get("resources"),
-            "resources_given": bool(options.get("resources_given"))}
+            "resources_given": bool(options.get("resources_given")),
+            "queue": options.get("queue") or "default",
+            "max_concurrent_runs": options.get("max_concurrent_runs")}
 
 
 def new_run(platform: Platform, *, workflow_id: int, job_version: int, task_names: Sequence[str],
             trigger: str, claimed: bool, original_run_id: int | None = None,
             rerun_of: int | None = None, full: bool = False,
             scheduled_time: float | None = None, options: dict | None = None) -> int:
-    """Record a queued run; ``claimed`` when this process runs it itself (a local run), so no
-    agent picks it up."""
+    """Record a queued run, on the queue its ``options`` name; ``claimed`` when this process
+    runs it itself (a local run), so no agent picks it up."""
     return platform.metadata.create_run(
         workflow_id=workflow_id, job_version=job_version, trigger=trigger,
         task_names=task_names, original_run_id=original_run_id, rerun_of=rerun_of,
         full=full, scheduled_time=scheduled_time, options=options,
-        claimed_by=owner_tag() if claimed else None)
+        claimed_by=owner_tag() if claimed else None,
+        queue=(options or {}).get("queue") or "default")
 
 
 def reuse_plan(platform: Platform, run: dict, dag: Dag,

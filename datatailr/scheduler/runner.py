@@ -6,7 +6,9 @@ the version's ``python_requirements`` - met by this interpreter, or the runner r
 itself in the isolated environment built for them (a local run only checks them) - then its
 frozen code, source bundle first on ``sys.path``. If either fails, the run fails with that
 reason (the installer's error, the import error) instead of staying queued. Progress lines go
-to this process's output, which the agent points at ``agent/runs/RUN_ID.log``.
+to this process's output, which the agent points at ``agent/runs/RUN_ID.log``. The agent keeps
+one runner warm (``serve_warm``: imported, store open, waiting for a run id), so a queued run
+starts without paying for an interpreter's start.
 """
 
 from __future__ import annotations
@@ -138,5 +140,35 @@ def run_here(run_id: int, progress: bool = True) -> int:
         raise
 
 
+def serve_warm(log_dir: str) -> int:
+    """A runner started ahead of its run (``--warm LOG_DIR``, by the agent, with the same
+    clean environment a cold runner gets): it imports the platform and opens the store, then
+    waits for one line on stdin - the run id - and runs that run with its output in
+    ``LOG_DIR/RUN_ID.log``, exactly as a runner started for it would. End of input (the
+    agent stopped) ends it without running anything."""
+    import datatailr.engine.local  # noqa: F401 - imported ahead: the point of being warm
+    import datatailr.scheduler.execution  # noqa: F401
+    from datatailr.scheduler.platform import current_platform
+
+    current_platform()  # the store opened and its schema checked ahead too
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    run_id = int(line)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(os.path.join(log_dir, f"{run_id}.log"),
+                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return run(run_id)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--warm":
+        sys.exit(serve_warm(sys.argv[2]))
     sys.exit(run(int(sys.argv[1])))

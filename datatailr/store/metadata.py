@@ -36,7 +36,7 @@ from sqlalchemy import event
 
 from datatailr.errors import InvalidArgumentError, StorageError, StoreUnavailableError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 md = sa.MetaData()
 
@@ -143,6 +143,19 @@ kv = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+#: the agents serving this store, wherever they run: which queues, and a heartbeat (a row
+#: whose heartbeat is older than the recorder's stale bound is an agent that is gone)
+agents = sa.Table(
+    "agents", md,
+    sa.Column("agent_id", sa.String(200), primary_key=True),  # owner_tag(): host:pid
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("home", sa.Text, nullable=False),
+    sa.Column("queues", sa.Text, nullable=False),  # JSON list of queue names
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("heartbeat", sa.Float, nullable=False),
+)
+
 RUN_COLUMNS = [c for c in runs.c if c.name not in ("options",)]
 
 #: How long a transaction that cannot begin (locked, disk full, server gone) is retried.
@@ -225,11 +238,26 @@ class MetadataStore:
                 if self.engine.dialect.name == "postgresql":
                     _postgres_write_lock(self.engine)
             self._writer = self.engine.execution_options(datatailr_write=True)
-            self.migrate()
+            self._open_schema()
         except StorageError:
             raise
         except sa.exc.SQLAlchemyError as exc:
             raise StorageError(f"Cannot open the metadata database {url!r}: {exc}") from exc
+
+    def _open_schema(self) -> None:
+        """``migrate()``, again with backoff while the server drops the connection midway (a
+        restart): opening the store is idempotent, so a blip never fails a process's start."""
+        deadline = time.monotonic() + retry_seconds()
+        delay = 0.05
+        while True:
+            try:
+                self.migrate()
+                return
+            except StoreUnavailableError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     # -- connections ----------------------------------------------------------------------
     def _begin(self, engine: Any, retry: bool) -> tuple[sa.Connection, sa.RootTransaction]:
@@ -542,9 +570,23 @@ class MetadataStore:
                 ])
             return run_id
 
-    def claim_run(self, run_id: int, owner: str) -> bool:
-        """Atomically take a pending run for execution; False when someone else has it."""
+    def claim_run(self, run_id: int, owner: str, max_concurrent: int | None = None) -> bool:
+        """Atomically take a pending run for execution; False when someone else has it, or
+        when ``max_concurrent`` runs of its workflow are running (or taken) already. The
+        count and the claim are one write transaction, which every writer serializes on
+        (SQLite's write lock, PostgreSQL's advisory lock), so two agents never both take the
+        last slot."""
         with self.write() as conn:
+            if max_concurrent is not None:
+                workflow_id = conn.execute(sa.select(runs.c.workflow_id)
+                                           .where(runs.c.run_id == run_id)).scalar()
+                busy = conn.execute(sa.select(sa.func.count()).select_from(runs).where(
+                    runs.c.workflow_id == workflow_id, runs.c.run_id != run_id,
+                    sa.or_(runs.c.state == "running",
+                           sa.and_(runs.c.state == "pending", runs.c.claimed_by.is_not(None))),
+                )).scalar_one()
+                if busy >= max_concurrent:
+                    return False
             result = conn.execute(
                 runs.update().where(runs.c.run_id == run_id, runs.c.state == "pending",
                                     runs.c.claimed_by.is_(None))
@@ -558,15 +600,47 @@ class MetadataStore:
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(claimed_by=None))
 
     def pending_runs(self, queues: Sequence[str] | None = None) -> list[dict]:
-        """Unclaimed pending runs, oldest first; only those of ``queues`` when given."""
+        """Unclaimed pending runs, oldest first, with their ``options``; only those of
+        ``queues`` when given."""
         filters = [runs.c.state == "pending", runs.c.claimed_by.is_(None)]
         if queues is not None:
             filters.append(runs.c.queue.in_(list(queues)))
         with self.read() as conn:
-            rows = conn.execute(
-                sa.select(*RUN_COLUMNS).where(*filters).order_by(runs.c.run_id)
-            ).all()
-            return [_row(r) for r in rows]
+            rows = _rows(conn.execute(
+                sa.select(runs).where(*filters).order_by(runs.c.run_id)).all())
+        for row in rows:
+            row["options"] = json.loads(row["options"] or "{}")
+        return rows
+
+    # -- agents ---------------------------------------------------------------------------
+    def register_agent(self, agent_id: str, *, host: str, pid: int, home: str,
+                       queues: Sequence[str], now: float | None = None) -> None:
+        """Enter (or re-enter) an agent in the registry, with a fresh heartbeat."""
+        now = round(now or time.time(), 6)
+        with self.write() as conn:
+            conn.execute(agents.delete().where(agents.c.agent_id == agent_id))
+            conn.execute(agents.insert().values(
+                agent_id=agent_id, host=host, pid=pid, home=home,
+                queues=json.dumps(list(queues)), started_at=now, heartbeat=now))
+
+    def agent_heartbeat(self, agent_id: str, now: float | None = None) -> bool:
+        """False when the agent's row is gone (another process found it stale and removed
+        it): the caller registers again."""
+        with self.write() as conn:
+            return conn.execute(agents.update().where(agents.c.agent_id == agent_id)
+                                .values(heartbeat=round(now or time.time(), 6))).rowcount == 1
+
+    def unregister_agent(self, agent_id: str) -> None:
+        with self.write() as conn:
+            conn.execute(agents.delete().where(agents.c.agent_id == agent_id))
+
+    def list_agents(self) -> list[dict]:
+        """Every registered agent, live or stale, oldest first, ``queues`` as a list."""
+        with self.read() as conn:
+            rows = _rows(conn.execute(sa.select(agents).order_by(agents.c.started_at)).all())
+        for row in rows:
+            row["queues"] = json.loads(row["queues"])
+        return rows
 
     def runs_in_states(self, states: Sequence[str]) -> list[dict]:
         with self.read() as conn:
@@ -1001,6 +1075,7 @@ MIGRATIONS: dict[int, Any] = {
     # schema_version N -> N+1: a function of a connection in the migrating transaction
     1: _migrate_1_to_2,
     2: _add_missing_columns,  # removed_at on workflows and versions (soft removal)
+    3: lambda conn: None,  # the agents registry: a new table, made by create_all
 }
 
 _STORES: dict[tuple[int, str], MetadataStore] = {}

@@ -44,11 +44,14 @@ def test_agent_status_start_stop(fresh_home: Path):
         "started_at": None,
         "log_file": str(fresh_home.resolve() / "agent" / "agent.log"),
         "home": str(fresh_home.resolve()),
+        "queue": "default",
+        "queues": ["default"],
     }
     assert dt_json("agent", "status") == stopped
     result = dt("agent", "status")
     assert result.stdout.splitlines() == [
         "agent:    not running",
+        "queues:   default",
         f"log file: {stopped['log_file']}",
         f"home:     {stopped['home']}",
     ]

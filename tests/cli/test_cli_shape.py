@@ -16,7 +16,7 @@ from datatailr.cli._options import TimeBound, VersionType
 from datatailr.cli._render import Printer, history_strip, jsonable
 
 EXPECTED_TREE = {
-    "agent": {"start", "status", "stop"},
+    "agent": {"ls", "start", "status", "stop"},
     "blob": {"cp", "exists", "get", "ls", "put", "rm"},
     "job": {"diff", "get", "ls", "promote", "rerun", "restart", "restore", "rm", "run", "runs",
             "start", "stop", "versions"},

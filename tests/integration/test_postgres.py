@@ -185,7 +185,12 @@ def test_two_homes_on_one_database_share_one_history(postgres_database, tmp_path
     assert (row["run_id"], row["state"], row["trigger"]) == (1, "completed", "local")
     assert wf.result(1, "calculate_total") == 450
     assert wf.logs(1, "fetch_data") == ""
-    rerun = wf.rerun(1)  # queued from this home: its agent runs it, reusing run 1's results
+    # A shared store: the rerun is queued, and no agent is started behind the user's back.
+    rerun = wf.rerun(1)
+    from datatailr.scheduler import agent as agent_mod
+
+    assert (agent_mod.running_queues(), rerun.state) == ([], "pending")
+    agent_mod.start_agent()  # this home's agent runs it, reusing run 1's results
     assert rerun.wait(timeout=60) == "completed"
     assert [r["run_id"] for r in wf.runs(refresh=True)] == [2, 1]
     assert rerun.result("calculate_total") == 450

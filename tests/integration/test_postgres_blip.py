@@ -50,7 +50,7 @@ def test_a_local_run_survives_a_server_restart(own_server, home, monkeypatch):
     from tests.fixtures import slow_workflows
 
     monkeypatch.setenv("DATATAILR_DB_URL", own_server.admin_url)
-    restart = _restart(own_server, after=0.8)
+    restart = _restart(own_server, after=0.3)  # the run takes about a second
     run = slow_workflows.slow_steps(local_run=True, progress=False)
     restart.join()
     details = run.run_details()
@@ -66,14 +66,17 @@ def test_a_deployed_run_survives_a_server_restart(own_server, home, tmp_path):
     script = tmp_path / "deploy.py"
     script.write_text("from tests.fixtures.slow_workflows import slow_steps\n"
                       "run = slow_steps()\nprint(run.run_id)\n")
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    run_id = int(done.stdout.strip().splitlines()[-1])
-    restart = _restart(own_server, after=0.3)
-    restart.join()
     os.environ["DATATAILR_DB_URL"] = own_server.admin_url
     try:
+        from datatailr.scheduler.agent import start_agent
+
+        start_agent()  # a shared store: deploys start no agent, the team runs its own
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                              text=True, timeout=120, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        run_id = int(done.stdout.strip().splitlines()[-1])
+        restart = _restart(own_server, after=0.3)
+        restart.join()
         from datatailr import Workflow
 
         wf = Workflow("slow steps")

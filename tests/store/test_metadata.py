@@ -23,7 +23,7 @@ def test_a_new_database_gets_the_schema_in_wal_mode(url, tmp_path):
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"meta", "workflows", "versions", "runs", "task_runs", "schedule_fires",
-                      "kv", "sqlite_sequence"}
+                      "kv", "agents", "sqlite_sequence"}
 
 
 def test_a_newer_schema_is_refused_with_advice(url, tmp_path):
