@@ -5,7 +5,7 @@
  * zone as the activity heatmap, so what a user reads matches `wf.runs()` in the kernel.
  */
 
-/** States that will still change (API.md "States"). */
+/** States a run or task can still leave (pending, scheduled, running); the rest are final. */
 export const ACTIVE_STATES = new Set(["pending", "scheduled", "running"]);
 
 /** Every state, in the order the legend shows them. */
