@@ -16,7 +16,9 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     rerun                  {run_id, version, full} -> ack carries the new run_id
                            (no version: the workflow's latest)
     stop                   {run_id}               Workflow.stop
-    set_filter             {states}               runs in these states only ([] = all)
+    set_filter             {states?, triggers?, versions?}  runs in these states, started by
+                           these triggers, of these versions only ([] = all; a key left
+                           out keeps that filter)
     set_view               {view}                 graph | timeline | grid | definition
     definition             {version}              that version's definition (and diff)
     log_search             {stream, query}        -> ack carries {matches, total}
@@ -55,12 +57,13 @@ VIEWS = ("graph", "timeline", "grid", "definition")
 STATE_TRAITS = (
     "environments", "environment", "workflows", "workflow", "start_time", "end_time", "page",
     "page_size", "run_count", "runs", "run_id", "run", "task_id", "task", "versions", "status",
-    "error", "live", "loaded", "state_filter", "view", "grid", "definition",
+    "error", "live", "loaded", "state_filter", "trigger_filter", "version_filter", "view",
+    "grid", "definition",
 )
 #: Whole logs sent to the front end for "Download" (larger ones: read them in the kernel).
 MAX_DOWNLOAD_CHARS = 50_000_000
-#: How many of the newest runs are searched for the reruns of the selected one.
-RERUN_SCAN = 500
+#: What can start a workflow's run, in the order the run list offers them as filters.
+TRIGGERS = ("local", "deploy", "manual", "schedule", "rerun")
 
 
 def _public_api() -> ModuleType:
@@ -139,6 +142,8 @@ class ExplorerWidget(anywidget.AnyWidget):
     live = traitlets.Bool(False).tag(sync=True)
     loaded = traitlets.Dict().tag(sync=True)  # last "load into a cell": variable, code, ...
     state_filter = traitlets.List(traitlets.Unicode()).tag(sync=True)  # run states; [] = all
+    trigger_filter = traitlets.List(traitlets.Unicode()).tag(sync=True)  # TRIGGERS; [] = all
+    version_filter = traitlets.List(traitlets.Int()).tag(sync=True)  # job versions; [] = all
     view = traitlets.Unicode("graph").tag(sync=True)  # graph | timeline | grid | definition
     grid = traitlets.Dict().tag(sync=True)  # tasks x the page's runs: state, duration
     definition = traitlets.Dict().tag(sync=True)  # Workflow.definition() of one version
@@ -429,14 +434,31 @@ class ExplorerWidget(anywidget.AnyWidget):
         return {"stopped": asked}
 
     def _on_set_filter(self, msg: dict) -> None:
-        states = msg.get("states") or []
+        states = msg.get("states", self.state_filter) or []
         if not isinstance(states, list):
             raise ValueError(f"states={states!r}: give a list of run states.")
         known = self._api.STATES
         bad = [x for x in states if x not in known]
         if bad:
             raise ValueError(f"Unknown run state {bad[0]!r}: use one of {', '.join(known)}.")
-        self.state_filter = [str(x) for x in states]
+        triggers = msg.get("triggers", self.trigger_filter) or []
+        if not isinstance(triggers, list):
+            raise ValueError(f"triggers={triggers!r}: give a list of triggers.")
+        bad = [x for x in triggers if x not in TRIGGERS]
+        if bad:
+            raise ValueError(f"Unknown trigger {bad[0]!r}: use one of {', '.join(TRIGGERS)}.")
+        versions = msg.get("versions", self.version_filter) or []
+        if not isinstance(versions, list):
+            raise ValueError(f"versions={versions!r}: give a list of versions.")
+        known_versions = [int(v["job_version"]) for v in self.versions]
+        bad = [x for x in versions if isinstance(x, bool) or x not in known_versions]
+        if bad:
+            raise ValueError(f"Unknown version {bad[0]!r}: this workflow has versions "
+                             f"{', '.join(map(str, known_versions)) or '(none)'}.")
+        with self.hold_sync():
+            self.state_filter = [str(x) for x in states]
+            self.trigger_filter = [str(x) for x in triggers]
+            self.version_filter = sorted({int(x) for x in versions})
         self.page = 0
         if self.workflow:
             self._load_runs()
@@ -552,6 +574,8 @@ class ExplorerWidget(anywidget.AnyWidget):
 
     def _select_workflow(self, slug: str, run_id: int | None = None) -> None:
         handle = self._handle(slug)
+        if slug != self.workflow:  # versions are the workflow's own: its filter goes with it
+            self.version_filter = []
         self.workflow = slug
         self.page = 0
         self._clear_run()
@@ -569,13 +593,15 @@ class ExplorerWidget(anywidget.AnyWidget):
     def _load_runs(self) -> None:
         handle = self._handle()
         start, end = self._range()
-        states = list(self.state_filter) or None
-        count = int(handle.count_runs(start_time=start, end_time=end, state=states))
+        filters: dict[str, Any] = {"state": list(self.state_filter) or None,
+                                   "trigger": list(self.trigger_filter) or None,
+                                   "job_version": list(self.version_filter) or None}
+        count = int(handle.count_runs(start_time=start, end_time=end, **filters))
         pages = max(1, -(-count // max(1, self.page_size)))
         if self.page >= pages:
             self.page = pages - 1
         rows = handle.runs(start_time=start, end_time=end, refresh=True, limit=self.page_size,
-                           offset=self.page * self.page_size, state=states)
+                           offset=self.page * self.page_size, **filters)
         runs = [_payload.run_json(r) for r in rows]
         changed = [(r["run_id"], r["state"]) for r in runs] != [
             (r["run_id"], r["state"]) for r in self.runs]
@@ -612,9 +638,9 @@ class ExplorerWidget(anywidget.AnyWidget):
                     self.task = self._task_view(same, keep_result=False)
 
     def _reruns_of(self, run_id: int) -> list[int]:
-        """Ids of the runs that re-ran ``run_id`` (among the newest RERUN_SCAN), oldest first."""
-        rows = self._handle().runs(limit=RERUN_SCAN, refresh=True)
-        return sorted(int(r["run_id"]) for r in rows if r.get("rerun_of") == run_id)
+        """Ids of every run that re-ran ``run_id``, oldest first (a store query: any history)."""
+        rows = self._handle().runs(rerun_of=run_id, refresh=True)
+        return sorted(int(r["run_id"]) for r in rows)
 
     def _load_grid(self) -> None:
         """Tasks x the runs on this page: each cell the task's state, duration and reuse."""

@@ -41,6 +41,8 @@ export const TRAITS = [
   "live",
   "loaded",
   "state_filter",
+  "trigger_filter",
+  "version_filter",
   "view",
   "grid",
   "definition",

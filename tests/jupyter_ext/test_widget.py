@@ -392,3 +392,48 @@ def test_the_overview_says_when_a_scheduled_workflow_runs_next(explorer):
     now = datetime.now(timezone.utc)
     assert (wf["schedule"], nxt.hour, nxt.minute) == ("0 6 * * *", 6, 0)
     assert now < nxt <= now + timedelta(days=1)
+
+
+def test_runs_filter_by_trigger_and_version_in_the_store(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    ew.frame_report(local_run=True, progress=False)
+    ew.frame_report_v2(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report", page_size=2)
+    assert front("rerun", run_id=1)["run_id"] == 4  # queued on the agent: trigger "rerun"
+    Run(Workflow("Frame Report"), 4).wait(timeout=120)
+    w.poll_once()
+    assert (w.trigger_filter, w.version_filter, w.run_count) == ([], [], 4)
+    assert front("set_filter", triggers=["local"])["ok"]
+    # Counted and paged by the store: page 1 holds the 3rd local run, not a page of all runs.
+    assert (w.trigger_filter, w.run_count, [r["run_id"] for r in w.runs]) == (["local"], 3, [3, 2])
+    assert front("set_page", page=1)["ok"] and [r["run_id"] for r in w.runs] == [1]
+    assert front("set_filter", versions=[1])["ok"]  # the trigger filter stays
+    assert (w.trigger_filter, w.version_filter, w.page, w.run_count,
+            [r["run_id"] for r in w.runs]) == (["local"], [1], 0, 2, [2, 1])
+    assert front("set_filter", triggers=["rerun"], versions=[2])["ok"]
+    assert ([(r["run_id"], r["trigger"], r["job_version"]) for r in w.runs], w.run_id) == (
+        [(4, "rerun", 2)], 4)
+    assert front("set_filter", triggers=[], versions=[])["ok"] and w.run_count == 4
+    assert front("set_filter", triggers=["cron"])["error"] == (
+        "Unknown trigger 'cron': use one of local, deploy, manual, schedule, rerun.")
+    assert front("set_filter", versions=[3])["error"] == (
+        "Unknown version 3: this workflow has versions 1, 2.")
+    assert front("set_filter", versions="2")["error"] == "versions='2': give a list of versions."
+    assert (w.trigger_filter, w.version_filter, w.run_count) == ([], [], 4)
+
+
+def test_reruns_of_a_run_come_from_the_store(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    wf = Workflow("Frame Report")
+    for _ in range(3):
+        ew.frame_report(local_run=True, progress=False)
+    wf.rerun(1, local_run=True, progress=False)  # run 5
+    wf.rerun(5, local_run=True, progress=False)  # run 6
+    wf.rerun(1, local_run=True, progress=False, full=True)  # run 7
+    # A one-run page: the reruns are found even though none of them is on it.
+    w, front = explorer(workflow="Frame Report", page_size=1)
+    assert front("set_filter", versions=[1], triggers=["local"])["ok"]
+    assert front("select_run", run_id=1)["ok"]
+    assert (w.run["superseded_by"], [r["run_id"] for r in w.runs]) == ([5, 7], [7])
+    assert front("select_run", run_id=5)["ok"] and w.run["superseded_by"] == [6]
+    assert front("select_run", run_id=6)["ok"] and w.run["superseded_by"] == []
