@@ -28,7 +28,8 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     refresh / dismiss_error
 
 Reads go through the public API only (``datatailr.scheduler.batch``: ``list_workflows`` and
-``Workflow``); never the store or the engine. The state holds the workflow list and the first
+``Workflow``; ``datatailr.scheduler.job.list_jobs`` for the services, apps and Excel add-ins
+of the overview); never the store or the engine. The state holds the workflow list and the first
 page of runs from the start, so the widget paints at once, also before any front end exists.
 """
 
@@ -55,7 +56,7 @@ ENV_VARIABLE = "DATATAILR_JOB_ENVIRONMENT"
 VIEWS = ("graph", "timeline", "grid", "definition")
 #: The synced traits that make up the explorer's state (what `dt ui` mirrors to its page).
 STATE_TRAITS = (
-    "environments", "environment", "workflows", "workflow", "start_time", "end_time", "page",
+    "environments", "environment", "workflows", "jobs", "workflow", "start_time", "end_time", "page",
     "page_size", "run_count", "runs", "run_id", "run", "task_id", "task", "versions", "status",
     "error", "live", "loaded", "state_filter", "trigger_filter", "version_filter", "view",
     "grid", "definition",
@@ -70,6 +71,13 @@ def _public_api() -> ModuleType:
     import datatailr.scheduler.batch as batch
 
     return batch
+
+
+def _list_jobs(environment: str) -> list[dict]:
+    """The services, apps and Excel add-ins of an environment (the public ``list_jobs``)."""
+    from datatailr.scheduler.job import list_jobs
+
+    return list_jobs(environment, health=False)
 
 
 def default_environment() -> str:
@@ -125,6 +133,7 @@ class ExplorerWidget(anywidget.AnyWidget):
     environments = traitlets.List(traitlets.Unicode(), ENVIRONMENTS).tag(sync=True)
     environment = traitlets.Unicode("dev").tag(sync=True)
     workflows: traitlets.List[dict] = traitlets.List().tag(sync=True)
+    jobs: traitlets.List[dict] = traitlets.List().tag(sync=True)  # services, apps, add-ins
     workflow = traitlets.Unicode("").tag(sync=True)  # slug; "" = the overview
     start_time = traitlets.Unicode("").tag(sync=True)  # ISO UTC or ""
     end_time = traitlets.Unicode("").tag(sync=True)
@@ -263,7 +272,7 @@ class ExplorerWidget(anywidget.AnyWidget):
         return getattr(shell, "kernel", None) is not None
 
     def _state_dict(self) -> dict:
-        return {"environment": self.environment, "workflows": self.workflows,
+        return {"environment": self.environment, "workflows": self.workflows, "jobs": self.jobs,
                 "workflow": self.workflow, "run_count": self.run_count, "runs": self.runs,
                 "run": self.run, "error": self.error}
 
@@ -277,9 +286,10 @@ class ExplorerWidget(anywidget.AnyWidget):
 
     def _snapshot_state_key(self) -> tuple:
         return (self.environment, self.workflow, self.run_id, self.run.get("state"),
-                tuple((r["run_id"], r["state"]) for r in self.runs), len(self.workflows))
+                tuple((r["run_id"], r["state"]) for r in self.runs), len(self.workflows),
+                tuple((j["slug"], j["state"], j["url"]) for j in self.jobs))
 
-    @traitlets.observe("workflow", "run", "runs", "workflows")
+    @traitlets.observe("workflow", "run", "runs", "workflows", "jobs")
     def _update_snapshots(self, _change: dict) -> None:
         if not getattr(self, "_snapshots", None):
             return
@@ -536,15 +546,21 @@ class ExplorerWidget(anywidget.AnyWidget):
         return str(handle.slug)
 
     def _overview_status(self) -> str:
-        n = len(self.workflows)
-        return f"{n} workflow{'' if n == 1 else 's'} in {self.environment}."
+        n, m = len(self.workflows), len(self.jobs)
+        jobs = f" and {m} service{'' if m == 1 else 's'} or app{'' if m == 1 else 's'}" if m else ""
+        return f"{n} workflow{'' if n == 1 else 's'}{jobs} in {self.environment}."
 
     def _load_workflows(self) -> None:
         from datatailr import Schedule
 
         now = datetime.now(timezone.utc)
+        # No health check: that is an HTTP request per job at every refresh of the overview.
+        jobs = [_payload.job_json(j) for j in _list_jobs(self.environment)]
+        job_slugs = {j["slug"] for j in jobs}
         out = []
         for w in self._api.list_workflows(self.environment):
+            if w.get("slug") in job_slugs:  # a service or app: listed with the jobs
+                continue
             item = _payload.workflow_json(w)
             if item.get("schedule"):
                 try:
@@ -553,7 +569,9 @@ class ExplorerWidget(anywidget.AnyWidget):
                 except Exception:  # noqa: BLE001 - a schedule the agent cannot read: no next time
                     item["next_run"] = None
             out.append(item)
-        self.workflows = out
+        with self.hold_sync():
+            self.workflows = out
+            self.jobs = jobs
 
     def _show_overview(self) -> None:
         self.workflow = ""

@@ -8,7 +8,7 @@ from pathlib import Path
 import datatailr.jupyter_ext as ext
 
 PACKAGE = Path(ext.__file__).parent
-PUBLIC = {"datatailr", "datatailr.errors", "datatailr.scheduler.batch"}
+PUBLIC = {"datatailr", "datatailr.errors", "datatailr.scheduler.batch", "datatailr.scheduler.job"}
 
 
 def datatailr_imports(path: Path) -> set[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -437,3 +439,61 @@ def test_reruns_of_a_run_come_from_the_store(explorer):
     assert (w.run["superseded_by"], [r["run_id"] for r in w.runs]) == ([5, 7], [7])
     assert front("select_run", run_id=5)["ok"] and w.run["superseded_by"] == [6]
     assert front("select_run", run_id=6)["ok"] and w.run["superseded_by"] == []
+
+
+def deploy_services(run_python):
+    """Price Service running on the agent, Price Sheet saved; returns the service's URL."""
+    from datatailr.scheduler.job import list_jobs
+    from tests.jupyter_ext import explorer_services
+
+    run_python(Path(explorer_services.__file__))
+    deadline = time.monotonic() + 90
+    while True:
+        job = next(j for j in list_jobs("dev") if j["name"] == "Price Service")
+        if job["state"] == "running" and job["health"] == "healthy":
+            return job["url"]
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def stop_services():
+    from datatailr.scheduler.job import Service
+
+    Service("Price Service", get_existing=True).stop(timeout=20)
+
+
+def test_the_overview_lists_services_and_apps_with_their_state_and_url(explorer, run_python):
+    ew.frame_report(local_run=True, progress=False)
+    try:
+        url = deploy_services(run_python)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == b"hello from the price service"
+        w, front = explorer()
+        # The workflow list holds workflows only; the jobs are their own list.
+        assert [x["name"] for x in w.workflows] == ["Frame Report"]
+        assert [strip_times(j) for j in w.jobs] == [
+            {"name": "Price Service", "slug": "price-service", "kind": "service",
+             "framework": None, "job_version": 1, "running_version": 1, "state": "running",
+             "url": url, "last_start": w.jobs[0]["last_start"], "starts": 1},
+            {"name": "Price Sheet", "slug": "price-sheet", "kind": "excel_addin",
+             "framework": None, "job_version": 1, "running_version": None, "state": None,
+             "url": None, "last_start": None, "starts": 0}]
+        assert url.startswith("http://127.0.0.1:") and w.jobs[0]["last_start"].endswith("Z")
+        assert w.status == "1 workflow and 2 services or apps in dev."
+        text = w.text_view()
+        assert "Services and apps (2)" in text and url in text
+        stop_services()
+        assert front("refresh")["ok"]
+        assert [(j["name"], j["state"]) for j in w.jobs] == [
+            ("Price Service", "stopped"), ("Price Sheet", None)]
+    finally:
+        stop_services()
+
+
+def test_a_job_url_that_is_not_http_is_not_passed_on():
+    from datatailr.jupyter_ext import _payload
+
+    base = {"name": "x", "slug": "x", "job_type": "app", "job_version": 1}
+    assert [_payload.job_json({**base, "url": u})["url"] for u in (
+        "http://127.0.0.1:8000/", "javascript:alert(1)", "http://a b", None)] == [
+        "http://127.0.0.1:8000/", None, None, None]

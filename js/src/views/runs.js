@@ -50,14 +50,16 @@ export function createRunsPanel(ctx) {
     role: "group",
     "aria-label": "Show runs started this way",
   });
-  const versionSelect = h("select", {
-    class: "dt-version-filter",
-    "aria-label": "Show runs of this version",
-    onchange: () => {
-      const v = versionSelect.value;
-      ctx.request("set_filter", { versions: v ? [Number(v)] : [] });
-    },
-  });
+  const versionSelect = /** @type {HTMLSelectElement} */ (
+    h("select", {
+      class: "dt-version-filter",
+      "aria-label": "Show runs of this version",
+      onchange: () => {
+        const v = versionSelect.value;
+        ctx.request("set_filter", { versions: v ? [Number(v)] : [] });
+      },
+    })
+  );
   const el = h(
     "div",
     { class: "dt-panel dt-runs-panel" },
