@@ -24,6 +24,7 @@ export const TRAITS = [
   "environments",
   "environment",
   "workflows",
+  "jobs",
   "workflow",
   "start_time",
   "end_time",

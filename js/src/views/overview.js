@@ -105,7 +105,7 @@ export function failedCells(recent, nowMs) {
 }
 
 /**
- * The services, apps and Excel add-ins: name, kind, state, version and URL. The URL is a
+ * The services, apps and Excel add-ins: name, kind and version, state, and URL. The URL is a
  * link whose text is the address itself (only http and https addresses are links).
  * @param {any[]} jobs
  * @param {string} environment
@@ -121,9 +121,12 @@ export function jobsSection(jobs, environment) {
         "td",
         {},
         h("div", { class: "dt-wf-name", text: job.name }),
-        h("div", { class: "dt-wf-slug", text: `${job.slug} · v${job.job_version ?? "?"}` }),
+        h("div", {
+          class: "dt-wf-slug dt-job-kind",
+          title: job.slug,
+          text: `${jobKind(job.kind, job.framework)} · v${job.job_version ?? "?"}`,
+        }),
       ),
-      h("td", { class: "dt-job-kind", text: jobKind(job.kind, job.framework) }),
       h(
         "td",
         {},
@@ -160,7 +163,7 @@ export function jobsSection(jobs, environment) {
           h(
             "tr",
             {},
-            ["Name", "Kind", "State", "URL"].map((t) => h("th", { text: t })),
+            ["Name and kind", "State", "URL"].map((t) => h("th", { text: t })),
           ),
         ),
         h("tbody", {}, rows),
