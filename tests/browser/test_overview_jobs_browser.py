@@ -1,8 +1,10 @@
-"""The overview's services and apps, and the run list's trigger and version filters, in a
-real `dt ui` page in Debian's chromium (the same bundle as the notebook's explorer).
+"""The overview's services and apps, the run list's trigger and version filters, and the
+timeline of a run with hundreds of tasks, in a real `dt ui` page in Debian's chromium (the
+same bundle as the notebook's explorer).
 
-The home holds a running service (on the agent), a saved Excel add-in, and Frame Report with
-two local runs of version 1, one of version 2 and a rerun of run 1 queued on the agent.
+The home holds a running service (on the agent), a saved Excel add-in, Frame Report with two
+local runs of version 1, one of version 2 and a rerun of run 1 queued on the agent, and a run
+of Wide Fan Out (241 tasks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ ew.frame_report(local_run=True, progress=False)
 ew.frame_report(local_run=True, progress=False)
 ew.frame_report_v2(local_run=True, progress=False)
 assert Workflow("Frame Report").rerun(1).wait(timeout=120) == "completed"
+ew.wide_fan_out(local_run=True, progress=False)
 """
 
 WAIT = """
@@ -89,7 +92,7 @@ def test_services_and_apps_sit_beside_the_workflows(ui, page, screenshot):
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(url)
     ex = page.locator(".dt-explorer")
-    expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(1)
+    expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(2)
     jobs = ex.locator(".dt-jobs-table tbody tr")
     expect(jobs).to_have_count(2)
     rows = [[c.inner_text().strip() for c in r.locator("td").all()] for r in jobs.all()]
@@ -99,7 +102,7 @@ def test_services_and_apps_sit_beside_the_workflows(ui, page, screenshot):
     assert (link.count(), link.get_attribute("href"), link.get_attribute("target"),
             link.get_attribute("rel")) == (1, service_url, "_blank", "noopener noreferrer")
     expect(ex.locator(".dt-overview-section .dt-h")).to_have_text(
-        ["Workflows1 in dev", "Services and apps2 in dev"])
+        ["Workflows2 in dev", "Services and apps2 in dev"])
     # Wide enough: the two sections side by side, tops aligned.
     wf_box = ex.locator(".dt-overview-section.dt-workflows").bounding_box()
     jobs_box = ex.locator(".dt-overview-section.dt-jobs").bounding_box()
@@ -146,3 +149,59 @@ def test_the_run_list_filters_by_trigger_and_version(ui, page, screenshot):
     ex.locator(".dt-runs-table tr[data-run-id='1']").click()
     expect(ex.locator(".dt-superseded")).to_have_text("superseded by #4")
     screenshot(page, "63-runs-superseded")
+
+
+def test_a_long_timeline_draws_the_rows_in_view_and_follows_scroll_and_keys(ui, page,
+                                                                            screenshot):
+    url, _ = ui
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(url)
+    ex = page.locator(".dt-explorer")
+    ex.locator("tr[data-workflow='wide-fan-out']").click()
+    ex.locator(".dt-view-tab[data-view='timeline']").click()
+    timeline = ex.locator(".dt-timeline")
+    expect(timeline).to_have_attribute("data-rows", "241")
+    rows = ex.locator(".dt-tl-row")
+    # 400 px of rows in view (20) and 20 more below: not 241 elements.
+    expect(rows).to_have_count(40)
+    assert ex.locator(".dt-tl-rows").evaluate("e => e.offsetHeight") == 241 * 20
+    first = rows.first
+    assert (first.get_attribute("data-index"), first.get_attribute("tabindex"),
+            first.get_attribute("aria-setsize")) == ("0", "0", "241")
+    # Scrolled to the end: the last rows exist, at their places, the first ones are gone.
+    ex.locator(".dt-tl-scroll").evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    last = ex.locator(".dt-tl-row[data-index='240']")
+    expect(last).to_have_attribute("aria-posinset", "241")
+    assert last.locator(".dt-tl-name").inner_text() == "collect"
+    scroll_box = ex.locator(".dt-tl-scroll").bounding_box()
+    last_box = last.bounding_box()
+    assert scroll_box and last_box
+    assert scroll_box["y"] <= last_box["y"] and \
+        last_box["y"] + last_box["height"] <= scroll_box["y"] + scroll_box["height"] + 0.5
+    # The row with the tab stop stays even when scrolled away.
+    expect(ex.locator(".dt-tl-row[data-index='0']")).to_have_count(1)
+    expect(ex.locator(".dt-tl-row[data-index='5']")).to_have_count(0)
+    screenshot(page, "64-timeline-241-scrolled-to-end")
+    # Keys: from the first row, 30 times down reaches a row that was not drawn at first.
+    ex.locator(".dt-tl-scroll").evaluate("e => { e.scrollTop = 0; }")
+    expect(ex.locator(".dt-tl-row[data-index='5']")).to_have_count(1)
+    ex.locator(".dt-tl-row[data-index='0']").focus()
+    for _ in range(45):
+        page.keyboard.press("ArrowDown")
+    focused = page.evaluate("document.activeElement.dataset.index")
+    assert focused == "45"
+    row_box = ex.locator(".dt-tl-row[data-index='45']").bounding_box()
+    scroll_box = ex.locator(".dt-tl-scroll").bounding_box()
+    assert row_box and scroll_box
+    assert scroll_box["y"] <= row_box["y"] and \
+        row_box["y"] + row_box["height"] <= scroll_box["y"] + scroll_box["height"] + 0.5
+    assert ex.locator(".dt-tl-row[tabindex='0']").evaluate_all(
+        "rows => rows.map(r => r.dataset.index)") == ["45"]
+    page.keyboard.press("Enter")
+    name = ex.locator(".dt-tl-row[data-index='45'] .dt-tl-name").inner_text()
+    expect(ex.locator(".dt-task-panel")).to_contain_text(name)
+    expect(ex.locator(".dt-tl-row.dt-selected")).to_have_attribute("data-index", "45")
+    screenshot(page, "65-timeline-241-keyboard")
+    assert errors == []
