@@ -341,6 +341,8 @@ class ExplorerWidget(anywidget.AnyWidget):
     def _on_set_environment(self, msg: dict) -> None:
         env = parse_environment(msg.get("environment"))
         keep = self.workflow
+        if env != self.environment:  # another environment's workflow has its own versions
+            self.version_filter = []
         self.environment = env
         self._load_workflows()
         slugs = {w["slug"] for w in self.workflows}

@@ -422,6 +422,9 @@ def test_runs_filter_by_trigger_and_version_in_the_store(explorer):
         "Unknown version 3: this workflow has versions 1, 2.")
     assert front("set_filter", versions="2")["error"] == "versions='2': give a list of versions."
     assert (w.trigger_filter, w.version_filter, w.run_count) == ([], [], 4)
+    assert front("set_filter", versions=[2], triggers=["local"])["ok"] and w.run_count == 1
+    assert front("set_environment", environment="pre")["ok"]  # no Frame Report there
+    assert (w.workflow, w.version_filter, w.trigger_filter) == ("", [], ["local"])
 
 
 def test_reruns_of_a_run_come_from_the_store(explorer):
