@@ -662,7 +662,9 @@ class MetadataStore:
                 raise InvalidArgumentError(
                     f"rerun_of={rerun_of!r}: give the id of the run that was rerun, a whole "
                     f"number (e.g. rerun_of=12).")
-            filters.append(runs.c.rerun_of == rerun_of)
+            # A rerun is made after the run it re-runs, so its id is larger: with the
+            # (workflow_id, run_id) index only the newer runs are read.
+            filters += [runs.c.rerun_of == rerun_of, runs.c.run_id > rerun_of]
         return filters
 
     def runs_started_since(self, workflow_id: int, since: float) -> list[float]:
