@@ -500,3 +500,19 @@ def test_a_job_url_that_is_not_http_is_not_passed_on():
     assert [_payload.job_json({**base, "url": u})["url"] for u in (
         "http://127.0.0.1:8000/", "javascript:alert(1)", "http://a b", None)] == [
         "http://127.0.0.1:8000/", None, None, None]
+
+
+def test_a_task_that_failed_twice_then_succeeded_shows_its_attempts(explorer, tmp_path):
+    # Each attempt's output is appended to the task's one log, oldest first: the store keeps
+    # no boundary between attempts (the task panel says so beside the attempt count).
+    marker = tmp_path / "attempts"
+    marker.mkdir()
+    assert ew.flaky_twice(str(marker), local_run=True, progress=False).state == "completed"
+    w, front = explorer(workflow="Flaky Twice")
+    assert front("select_task", run_id=1, task_id=0, result=True)["ok"]
+    t = w.task
+    assert (t["state"], t["attempts"], t["stdout"], t["result"]["text"]) == (
+        "completed", 3, "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n", "3")
+    assert [line for line in t["stderr"].splitlines() if line.startswith(("attempt", "RuntimeError"))] == [
+        "attempt 1 fails", "RuntimeError: transient failure 1",
+        "attempt 2 fails", "RuntimeError: transient failure 2"]
