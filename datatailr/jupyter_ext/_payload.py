@@ -112,6 +112,24 @@ def workflow_json(summary: Mapping) -> dict:
     }
 
 
+def job_json(job: Mapping) -> dict:
+    """One entry of list_jobs() (a service, app or Excel add-in) for the overview. ``url`` is
+    kept only when it is an http(s) address: the front end shows it as a link's text."""
+    url = job.get("url")
+    return {
+        "name": job.get("name"),
+        "slug": job.get("slug"),
+        "kind": job.get("job_type"),
+        "framework": job.get("framework"),
+        "job_version": job.get("job_version"),
+        "running_version": job.get("running_version"),
+        "state": job.get("state"),
+        "url": url if isinstance(url, str) and re.match(r"https?://[^\s]+$", url) else None,
+        "last_start": iso(job.get("last_start")),
+        "starts": int(job.get("starts") or 0),
+    }
+
+
 def task_json(task: Mapping) -> dict:
     out = {k: _plain(task.get(k)) for k in TASK_FIELDS}
     for key in OPTIONAL_TASK_FIELDS:

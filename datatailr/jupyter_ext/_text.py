@@ -104,6 +104,14 @@ def _title(state: Mapping) -> str:
     return f"{name} · {state.get('environment')} · {n:,} run{'' if n == 1 else 's'}"
 
 
+JOB_HEADER = ["Service or app", "Kind", "Version", "State", "URL"]
+
+
+def _job_rows(jobs: Sequence[Mapping]) -> list[list[str]]:
+    return [[str(j.get("name") or ""), str(j.get("kind") or ""), f"v{j.get('job_version')}",
+             str(j.get("state") or "never started"), str(j.get("url") or "")] for j in jobs]
+
+
 def text_view(state: Mapping) -> str:
     """The explorer as text: the overview's workflows, or a workflow's runs and its run."""
     lines = [_title(state), ""]
@@ -116,6 +124,10 @@ def text_view(state: Mapping) -> str:
         else:
             lines += _table(["Workflow", "Version", "Tasks", "State", "Schedule", "Last run"],
                             _workflow_rows(workflows))
+        jobs = state.get("jobs") or []
+        if jobs:
+            lines += ["", f"Services and apps ({len(jobs)})"]
+            lines += _table(JOB_HEADER, _job_rows(jobs))
         lines += ["", "%dt_runs NAME shows one workflow's runs."]
         return "\n".join(lines)
     runs = state.get("runs") or []
@@ -149,6 +161,9 @@ def snapshot_html(state: Mapping) -> str:
     if not state.get("workflow"):
         parts.append(_html_table(["Workflow", "Version", "Tasks", "State", "Schedule", "Last run"],
                                  _workflow_rows(state.get("workflows") or [])))
+        if state.get("jobs"):
+            parts.append(f"<p><b>{esc('Services and apps')}</b></p>")
+            parts.append(_html_table(JOB_HEADER, _job_rows(state["jobs"])))
     else:
         parts.append(_html_table(["Run", "State", "Start (UTC)", "Duration", "Version", ""],
                                  _run_rows(state.get("runs") or [])))

@@ -16,7 +16,9 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     rerun                  {run_id, version, full} -> ack carries the new run_id
                            (no version: the workflow's latest)
     stop                   {run_id}               Workflow.stop
-    set_filter             {states}               runs in these states only ([] = all)
+    set_filter             {states?, triggers?, versions?}  runs in these states, started by
+                           these triggers, of these versions only ([] = all; a key left
+                           out keeps that filter)
     set_view               {view}                 graph | timeline | grid | definition
     definition             {version}              that version's definition (and diff)
     log_search             {stream, query}        -> ack carries {matches, total}
@@ -26,7 +28,8 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     refresh / dismiss_error
 
 Reads go through the public API only (``datatailr.scheduler.batch``: ``list_workflows`` and
-``Workflow``); never the store or the engine. The state holds the workflow list and the first
+``Workflow``; ``datatailr.scheduler.job.list_jobs`` for the services, apps and Excel add-ins
+of the overview); never the store or the engine. The state holds the workflow list and the first
 page of runs from the start, so the widget paints at once, also before any front end exists.
 """
 
@@ -53,20 +56,28 @@ ENV_VARIABLE = "DATATAILR_JOB_ENVIRONMENT"
 VIEWS = ("graph", "timeline", "grid", "definition")
 #: The synced traits that make up the explorer's state (what `dt ui` mirrors to its page).
 STATE_TRAITS = (
-    "environments", "environment", "workflows", "workflow", "start_time", "end_time", "page",
+    "environments", "environment", "workflows", "jobs", "workflow", "start_time", "end_time", "page",
     "page_size", "run_count", "runs", "run_id", "run", "task_id", "task", "versions", "status",
-    "error", "live", "loaded", "state_filter", "view", "grid", "definition",
+    "error", "live", "loaded", "state_filter", "trigger_filter", "version_filter", "view",
+    "grid", "definition",
 )
 #: Whole logs sent to the front end for "Download" (larger ones: read them in the kernel).
 MAX_DOWNLOAD_CHARS = 50_000_000
-#: How many of the newest runs are searched for the reruns of the selected one.
-RERUN_SCAN = 500
+#: What can start a workflow's run, in the order the run list offers them as filters.
+TRIGGERS = ("local", "deploy", "manual", "schedule", "rerun")
 
 
 def _public_api() -> ModuleType:
     import datatailr.scheduler.batch as batch
 
     return batch
+
+
+def _list_jobs(environment: str) -> list[dict]:
+    """The services, apps and Excel add-ins of an environment (the public ``list_jobs``)."""
+    from datatailr.scheduler.job import list_jobs
+
+    return list_jobs(environment, health=False)
 
 
 def default_environment() -> str:
@@ -122,6 +133,7 @@ class ExplorerWidget(anywidget.AnyWidget):
     environments = traitlets.List(traitlets.Unicode(), ENVIRONMENTS).tag(sync=True)
     environment = traitlets.Unicode("dev").tag(sync=True)
     workflows: traitlets.List[dict] = traitlets.List().tag(sync=True)
+    jobs: traitlets.List[dict] = traitlets.List().tag(sync=True)  # services, apps, add-ins
     workflow = traitlets.Unicode("").tag(sync=True)  # slug; "" = the overview
     start_time = traitlets.Unicode("").tag(sync=True)  # ISO UTC or ""
     end_time = traitlets.Unicode("").tag(sync=True)
@@ -139,6 +151,8 @@ class ExplorerWidget(anywidget.AnyWidget):
     live = traitlets.Bool(False).tag(sync=True)
     loaded = traitlets.Dict().tag(sync=True)  # last "load into a cell": variable, code, ...
     state_filter = traitlets.List(traitlets.Unicode()).tag(sync=True)  # run states; [] = all
+    trigger_filter = traitlets.List(traitlets.Unicode()).tag(sync=True)  # TRIGGERS; [] = all
+    version_filter = traitlets.List(traitlets.Int()).tag(sync=True)  # job versions; [] = all
     view = traitlets.Unicode("graph").tag(sync=True)  # graph | timeline | grid | definition
     grid = traitlets.Dict().tag(sync=True)  # tasks x the page's runs: state, duration
     definition = traitlets.Dict().tag(sync=True)  # Workflow.definition() of one version
@@ -258,7 +272,7 @@ class ExplorerWidget(anywidget.AnyWidget):
         return getattr(shell, "kernel", None) is not None
 
     def _state_dict(self) -> dict:
-        return {"environment": self.environment, "workflows": self.workflows,
+        return {"environment": self.environment, "workflows": self.workflows, "jobs": self.jobs,
                 "workflow": self.workflow, "run_count": self.run_count, "runs": self.runs,
                 "run": self.run, "error": self.error}
 
@@ -272,9 +286,10 @@ class ExplorerWidget(anywidget.AnyWidget):
 
     def _snapshot_state_key(self) -> tuple:
         return (self.environment, self.workflow, self.run_id, self.run.get("state"),
-                tuple((r["run_id"], r["state"]) for r in self.runs), len(self.workflows))
+                tuple((r["run_id"], r["state"]) for r in self.runs), len(self.workflows),
+                tuple((j["slug"], j["state"], j["url"]) for j in self.jobs))
 
-    @traitlets.observe("workflow", "run", "runs", "workflows")
+    @traitlets.observe("workflow", "run", "runs", "workflows", "jobs")
     def _update_snapshots(self, _change: dict) -> None:
         if not getattr(self, "_snapshots", None):
             return
@@ -326,6 +341,8 @@ class ExplorerWidget(anywidget.AnyWidget):
     def _on_set_environment(self, msg: dict) -> None:
         env = parse_environment(msg.get("environment"))
         keep = self.workflow
+        if env != self.environment:  # another environment's workflow has its own versions
+            self.version_filter = []
         self.environment = env
         self._load_workflows()
         slugs = {w["slug"] for w in self.workflows}
@@ -429,14 +446,31 @@ class ExplorerWidget(anywidget.AnyWidget):
         return {"stopped": asked}
 
     def _on_set_filter(self, msg: dict) -> None:
-        states = msg.get("states") or []
+        states = msg.get("states", self.state_filter) or []
         if not isinstance(states, list):
             raise ValueError(f"states={states!r}: give a list of run states.")
         known = self._api.STATES
         bad = [x for x in states if x not in known]
         if bad:
             raise ValueError(f"Unknown run state {bad[0]!r}: use one of {', '.join(known)}.")
-        self.state_filter = [str(x) for x in states]
+        triggers = msg.get("triggers", self.trigger_filter) or []
+        if not isinstance(triggers, list):
+            raise ValueError(f"triggers={triggers!r}: give a list of triggers.")
+        bad = [x for x in triggers if x not in TRIGGERS]
+        if bad:
+            raise ValueError(f"Unknown trigger {bad[0]!r}: use one of {', '.join(TRIGGERS)}.")
+        versions = msg.get("versions", self.version_filter) or []
+        if not isinstance(versions, list):
+            raise ValueError(f"versions={versions!r}: give a list of versions.")
+        known_versions = [int(v["job_version"]) for v in self.versions]
+        bad = [x for x in versions if isinstance(x, bool) or x not in known_versions]
+        if bad:
+            raise ValueError(f"Unknown version {bad[0]!r}: this workflow has versions "
+                             f"{', '.join(map(str, known_versions)) or '(none)'}.")
+        with self.hold_sync():
+            self.state_filter = [str(x) for x in states]
+            self.trigger_filter = [str(x) for x in triggers]
+            self.version_filter = sorted({int(x) for x in versions})
         self.page = 0
         if self.workflow:
             self._load_runs()
@@ -514,15 +548,21 @@ class ExplorerWidget(anywidget.AnyWidget):
         return str(handle.slug)
 
     def _overview_status(self) -> str:
-        n = len(self.workflows)
-        return f"{n} workflow{'' if n == 1 else 's'} in {self.environment}."
+        n, m = len(self.workflows), len(self.jobs)
+        jobs = f" and {m} service{'' if m == 1 else 's'} or app{'' if m == 1 else 's'}" if m else ""
+        return f"{n} workflow{'' if n == 1 else 's'}{jobs} in {self.environment}."
 
     def _load_workflows(self) -> None:
         from datatailr import Schedule
 
         now = datetime.now(timezone.utc)
+        # No health check: that is an HTTP request per job at every refresh of the overview.
+        jobs = [_payload.job_json(j) for j in _list_jobs(self.environment)]
+        job_slugs = {j["slug"] for j in jobs}
         out = []
         for w in self._api.list_workflows(self.environment):
+            if w.get("slug") in job_slugs:  # a service or app: listed with the jobs
+                continue
             item = _payload.workflow_json(w)
             if item.get("schedule"):
                 try:
@@ -531,7 +571,9 @@ class ExplorerWidget(anywidget.AnyWidget):
                 except Exception:  # noqa: BLE001 - a schedule the agent cannot read: no next time
                     item["next_run"] = None
             out.append(item)
-        self.workflows = out
+        with self.hold_sync():
+            self.workflows = out
+            self.jobs = jobs
 
     def _show_overview(self) -> None:
         self.workflow = ""
@@ -552,6 +594,8 @@ class ExplorerWidget(anywidget.AnyWidget):
 
     def _select_workflow(self, slug: str, run_id: int | None = None) -> None:
         handle = self._handle(slug)
+        if slug != self.workflow:  # versions are the workflow's own: its filter goes with it
+            self.version_filter = []
         self.workflow = slug
         self.page = 0
         self._clear_run()
@@ -569,13 +613,15 @@ class ExplorerWidget(anywidget.AnyWidget):
     def _load_runs(self) -> None:
         handle = self._handle()
         start, end = self._range()
-        states = list(self.state_filter) or None
-        count = int(handle.count_runs(start_time=start, end_time=end, state=states))
+        filters: dict[str, Any] = {"state": list(self.state_filter) or None,
+                                   "trigger": list(self.trigger_filter) or None,
+                                   "job_version": list(self.version_filter) or None}
+        count = int(handle.count_runs(start_time=start, end_time=end, **filters))
         pages = max(1, -(-count // max(1, self.page_size)))
         if self.page >= pages:
             self.page = pages - 1
         rows = handle.runs(start_time=start, end_time=end, refresh=True, limit=self.page_size,
-                           offset=self.page * self.page_size, state=states)
+                           offset=self.page * self.page_size, **filters)
         runs = [_payload.run_json(r) for r in rows]
         changed = [(r["run_id"], r["state"]) for r in runs] != [
             (r["run_id"], r["state"]) for r in self.runs]
@@ -612,9 +658,9 @@ class ExplorerWidget(anywidget.AnyWidget):
                     self.task = self._task_view(same, keep_result=False)
 
     def _reruns_of(self, run_id: int) -> list[int]:
-        """Ids of the runs that re-ran ``run_id`` (among the newest RERUN_SCAN), oldest first."""
-        rows = self._handle().runs(limit=RERUN_SCAN, refresh=True)
-        return sorted(int(r["run_id"]) for r in rows if r.get("rerun_of") == run_id)
+        """Ids of every run that re-ran ``run_id``, oldest first (a store query: any history)."""
+        rows = self._handle().runs(rerun_of=run_id, refresh=True)
+        return sorted(int(r["run_id"]) for r in rows)
 
     def _load_grid(self) -> None:
         """Tasks x the runs on this page: each cell the task's state, duration and reuse."""

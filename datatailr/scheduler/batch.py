@@ -594,32 +594,47 @@ class Workflow:
     # -- history --------------------------------------------------------------------------
     def runs(self, start_time: datetime | None = None, end_time: datetime | None = None,
              refresh: bool = False, *, limit: int | None = None, offset: int = 0,
-             state: str | list[str] | None = None) -> list[dict]:
-        """Runs newest first; bounds filter on start_time, inclusive. Cached per instance
-        for the same arguments until ``refresh=True``."""
+             state: str | list[str] | None = None, trigger: str | list[str] | None = None,
+             job_version: int | list[int] | None = None,
+             rerun_of: int | None = None) -> list[dict]:
+        """Runs newest first; bounds filter on start_time, inclusive. ``state``, ``trigger``
+        (local, deploy, manual, schedule, rerun) and ``job_version`` take one value or a list;
+        ``rerun_of`` keeps the reruns of that run. Cached per instance for the same arguments
+        until ``refresh=True``."""
         validate.flag(refresh, "refresh")
         limit = validate.count(limit, "limit")
         offset = validate.count(offset, "offset", allow_none=False) or 0
         state = validate.states(state)
-        key = (start_time, end_time, limit, offset,
-               tuple(state) if isinstance(state, list) else state)
+        if rerun_of is not None:
+            rerun_of = validate.identifier(rerun_of, "rerun_of")
+        # repr: a list is not hashable; a bad value never reaches the cache (the store refuses it)
+        key = (start_time, end_time, limit, offset, repr(state), repr(trigger),
+               repr(job_version), rerun_of)
         if not refresh and self._runs_cache is not None and self._runs_cache_key == key:
             return list(self._runs_cache)
         row = self._row()
         rows = _platform().metadata.list_runs(
             row["workflow_id"], start=_ts(start_time, "start_time"),
-            end=_ts(end_time, "end_time"), state=state, limit=limit, offset=offset)
+            end=_ts(end_time, "end_time"), state=state, limit=limit, offset=offset,
+            trigger=trigger, job_version=job_version, rerun_of=rerun_of)
         _reconcile(rows)
         result = [_run_dict(r, row) for r in rows]
         self._runs_cache, self._runs_cache_key = result, key
         return list(result)
 
     def count_runs(self, start_time: datetime | None = None, end_time: datetime | None = None,
-                   state: str | list[str] | None = None) -> int:
+                   state: str | list[str] | None = None, *,
+                   trigger: str | list[str] | None = None,
+                   job_version: int | list[int] | None = None,
+                   rerun_of: int | None = None) -> int:
+        """How many runs ``runs()`` would list with the same filters and no limit."""
         state = validate.states(state)
+        if rerun_of is not None:
+            rerun_of = validate.identifier(rerun_of, "rerun_of")
         return _platform().metadata.count_runs(
             self._row()["workflow_id"], start=_ts(start_time, "start_time"),
-            end=_ts(end_time, "end_time"), state=state)
+            end=_ts(end_time, "end_time"), state=state, trigger=trigger,
+            job_version=job_version, rerun_of=rerun_of)
 
     def _run(self, run_id: int) -> tuple[dict, dict]:
         run_id = validate.identifier(run_id, "run_id")

@@ -661,8 +661,12 @@ class MetadataStore:
 
     def list_runs(self, workflow_id: int, *, start: float | None = None, end: float | None = None,
                   state: str | Sequence[str] | None = None, limit: int | None = None,
-                  offset: int = 0) -> list[dict]:
-        query = sa.select(*RUN_COLUMNS).where(*self._run_filters(workflow_id, start, end, state))
+                  offset: int = 0, trigger: str | Sequence[str] | None = None,
+                  job_version: int | Sequence[int] | None = None,
+                  rerun_of: int | None = None) -> list[dict]:
+        query = sa.select(*RUN_COLUMNS).where(*self._run_filters(
+            workflow_id, start, end, state, trigger=trigger, job_version=job_version,
+            rerun_of=rerun_of))
         query = query.order_by(runs.c.run_id.desc()).offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -670,15 +674,28 @@ class MetadataStore:
             return _rows(conn.execute(query).all())
 
     def count_runs(self, workflow_id: int, *, start: float | None = None,
-                   end: float | None = None, state: str | Sequence[str] | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(runs).where(
-            *self._run_filters(workflow_id, start, end, state))
+                   end: float | None = None, state: str | Sequence[str] | None = None,
+                   trigger: str | Sequence[str] | None = None,
+                   job_version: int | Sequence[int] | None = None,
+                   rerun_of: int | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(runs).where(*self._run_filters(
+            workflow_id, start, end, state, trigger=trigger, job_version=job_version,
+            rerun_of=rerun_of))
         with self.read() as conn:
             return int(conn.execute(query).scalar_one())
 
-    @staticmethod
-    def _run_filters(workflow_id: int, start: float | None, end: float | None,
-                     state: str | Sequence[str] | None) -> list:
+    #: What started a run: a local run, a deploy, a manual start, the schedule, a rerun, or
+    #: the restart of a service or app.
+    RUN_TRIGGERS = ("local", "deploy", "manual", "schedule", "rerun", "restart")
+
+    @classmethod
+    def _run_filters(cls, workflow_id: int, start: float | None, end: float | None,
+                     state: str | Sequence[str] | None, *,
+                     trigger: str | Sequence[str] | None = None,
+                     job_version: int | Sequence[int] | None = None,
+                     rerun_of: int | None = None) -> list:
+        """The WHERE clauses of a run query; a trigger, version or run id that cannot match
+        anything is an InvalidArgumentError naming it, before any query runs."""
         filters: list = [runs.c.workflow_id == workflow_id]
         if start is not None:
             filters.append(runs.c.start_time >= start)
@@ -688,6 +705,40 @@ class MetadataStore:
             filters.append(runs.c.state == state)
         elif state:
             filters.append(runs.c.state.in_(list(state)))
+        if trigger is not None:
+            items = [trigger] if isinstance(trigger, str) else (
+                list(trigger) if isinstance(trigger, list | tuple | set | frozenset) else [trigger])
+            for item in items:
+                if not isinstance(item, str) or item not in cls.RUN_TRIGGERS:
+                    raise InvalidArgumentError(
+                        f"trigger={trigger!r}: {item!r} is not a trigger; give one of "
+                        f"{', '.join(cls.RUN_TRIGGERS)} (or a list of them).")
+            if not items:
+                raise InvalidArgumentError(
+                    f"trigger={trigger!r}: an empty list matches no run; give None for every "
+                    f"trigger, or some of {', '.join(cls.RUN_TRIGGERS)}.")
+            filters.append(runs.c.trigger.in_(sorted(set(items))))
+        if job_version is not None:
+            versions = (list(job_version) if isinstance(job_version, list | tuple | set | frozenset)
+                        else [job_version])
+            for item in versions:
+                if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+                    raise InvalidArgumentError(
+                        f"job_version={job_version!r}: {item!r} is not a version; versions are "
+                        f"whole numbers from 1 (give one, e.g. job_version=2, or a list of them).")
+            if not versions:
+                raise InvalidArgumentError(
+                    f"job_version={job_version!r}: an empty list matches no run; give None for "
+                    f"every version, or some versions, e.g. [1, 2].")
+            filters.append(runs.c.job_version.in_(sorted(set(versions))))
+        if rerun_of is not None:
+            if isinstance(rerun_of, bool) or not isinstance(rerun_of, int) or rerun_of < 0:
+                raise InvalidArgumentError(
+                    f"rerun_of={rerun_of!r}: give the id of the run that was rerun, a whole "
+                    f"number (e.g. rerun_of=12).")
+            # A rerun is made after the run it re-runs, so its id is larger: with the
+            # (workflow_id, run_id) index only the newer runs are read.
+            filters += [runs.c.rerun_of == rerun_of, runs.c.run_id > rerun_of]
         return filters
 
     def runs_started_since(self, workflow_id: int, since: float) -> list[float]:

@@ -5,7 +5,7 @@
  * zone as the activity heatmap, so what a user reads matches `wf.runs()` in the kernel.
  */
 
-/** States that will still change (API.md "States"). */
+/** States a run or task can still leave (pending, scheduled, running); the rest are final. */
 export const ACTIVE_STATES = new Set(["pending", "scheduled", "running"]);
 
 /** Every state, in the order the legend shows them. */
@@ -195,4 +195,30 @@ export function formatMemory(n) {
   if (n === null || n === undefined || !Number.isFinite(n)) return "—";
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;
   return formatBytes(n);
+}
+
+/**
+ * An address to link to: http(s) only (a `javascript:` or `data:` URL from a job is text, never
+ * a link). Null for anything else.
+ * @param {unknown} url
+ * @returns {string | null}
+ */
+export function safeUrl(url) {
+  return typeof url === "string" && /^https?:\/\/[^\s]+$/i.test(url) ? url : null;
+}
+
+const JOB_KINDS = /** @type {Record<string, string>} */ ({
+  service: "service",
+  app: "app",
+  excel_addin: "Excel add-in",
+});
+
+/**
+ * "app · streamlit", "service", "Excel add-in".
+ * @param {string | null | undefined} kind
+ * @param {string | null | undefined} [framework]
+ */
+export function jobKind(kind, framework) {
+  const name = JOB_KINDS[kind ?? ""] ?? String(kind ?? "—");
+  return framework ? `${name} · ${framework}` : name;
 }

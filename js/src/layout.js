@@ -497,3 +497,22 @@ export function timelineLayout(tasks, nowMs) {
     ticks.push({ at: (at * 1000) / span, label: offsetLabel(Math.round(at * 1000) / 1000) });
   return { rows, t0, span, ticks };
 }
+
+/**
+ * The rows of a scrolled list of fixed-height rows that need elements: those in view and
+ * `overscan` more on each side. A list not laid out yet (height 0) counts as `fallback` px tall.
+ * @param {number} scrollTop
+ * @param {number} viewHeight
+ * @param {number} rowHeight
+ * @param {number} count
+ * @param {number} [overscan]
+ * @param {number} [fallback]
+ * @returns {{first: number, last: number}}  rows first..last-1
+ */
+export function visibleRows(scrollTop, viewHeight, rowHeight, count, overscan = 20, fallback = 400) {
+  const height = viewHeight > 0 ? viewHeight : fallback;
+  const top = Math.max(0, scrollTop);
+  const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
+  const last = Math.min(count, Math.ceil((top + height) / rowHeight) + overscan);
+  return { first: Math.min(first, last), last };
+}

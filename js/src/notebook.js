@@ -2,7 +2,7 @@
 /**
  * What the explorer does to the notebook around it: insert a cell. JupyterLab has no public
  * API for this from a widget; the widget manager's notebook context is used when present and
- * the caller falls back to showing a copyable line (JUPYTER-RECIPE.md section 4).
+ * the caller falls back to showing a copyable line the user pastes into a cell.
  */
 
 /** @param {any} cell */
@@ -34,7 +34,7 @@ export function insertionPoint(sources, at, code) {
 }
 
 /**
- * Insert a code cell below the cell that shows `el` (JUPYTER-RECIPE.md section 4, strategy D).
+ * Insert a code cell below the cell that shows `el`, through the notebook model (no public API).
  * Uses the notebook model that JupyterLab's widget manager exposes; returns where it went
  * ("inserted@N", or "exists@N" when that line is already below), or "no-notebook-context"
  * where the front end (VS Code, Colab, a console) offers no such thing.

@@ -3,9 +3,9 @@
  * Pure logic of the run table: grouping reruns under the run they re-ran, and paging.
  *
  * A page holds runs newest first. A rerun carries `original_run_id`, the first run of its
- * chain (API.md). Reruns whose original is on the same page are shown right under it, newest
- * first, and the group keeps the original's place; a rerun whose original is on another page
- * stays a top-level row and says which run it re-ran.
+ * chain (the run that was rerun first, never itself a rerun). Reruns whose original is on the
+ * same page are shown right under it, newest first, and the group keeps the original's place;
+ * a rerun whose original is on another page stays a top-level row and says which run it re-ran.
  */
 
 /**

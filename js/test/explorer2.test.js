@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseAnsi, stripAnsi, xterm256 } from "../src/ansi.js";
 import { parseRangeText, toRangeText, formatMemory } from "../src/format.js";
-import { layoutDag, nearestInDirection, timelineLayout, offsetLabel } from "../src/layout.js";
+import { layoutDag, nearestInDirection, timelineLayout, offsetLabel, visibleRows } from "../src/layout.js";
 import { insertionPoint, LOADER } from "../src/notebook.js";
 import { parseVersion, reuseCounts, sortGridTasks } from "../src/runs.js";
 import { failedCells } from "../src/views/overview.js";
@@ -145,5 +145,28 @@ test("grid sorting, reuse counts, the version field and the heatmap's failed cel
       ),
     ],
     ["6:9", "0:0"],
+  );
+});
+
+test("only the timeline rows in view, and a screenful either side, get elements", () => {
+  assert.deepEqual(
+    [
+      visibleRows(0, 400, 20, 1000),
+      visibleRows(2000, 400, 20, 1000),
+      visibleRows(19_990, 400, 20, 1000),
+      visibleRows(0, 0, 20, 1000),
+      visibleRows(0, 400, 20, 5),
+      visibleRows(-50, 400, 20, 1000, 0),
+      visibleRows(500, 400, 20, 0),
+    ],
+    [
+      { first: 0, last: 40 },
+      { first: 80, last: 140 },
+      { first: 979, last: 1000 },
+      { first: 0, last: 40 },
+      { first: 0, last: 5 },
+      { first: 0, last: 20 },
+      { first: 0, last: 0 },
+    ],
   );
 });

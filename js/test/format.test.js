@@ -8,8 +8,10 @@ import {
   formatTime,
   fromInputValue,
   isActive,
+  jobKind,
   parseTime,
   presetRange,
+  safeUrl,
   stateClass,
   stateLabel,
   toInputValue,
@@ -88,4 +90,27 @@ test("presets end now and start on a whole minute", () => {
   assert.deepEqual(presetRange("7d", now), { start_time: "2026-11-20T13:04:00Z", end_time: null });
   assert.deepEqual(presetRange("all", now), { start_time: null, end_time: null });
   assert.deepEqual(presetRange("nonsense", now), { start_time: null, end_time: null });
+});
+
+test("only http(s) addresses of a service become links", () => {
+  assert.deepEqual(
+    [
+      "http://127.0.0.1:8501/",
+      "HTTPS://example.com/a?b=1",
+      "javascript:alert(1)",
+      "data:text/html,<b>x</b>",
+      "http://a b",
+      "//host/",
+      null,
+      42,
+    ].map(safeUrl),
+    ["http://127.0.0.1:8501/", "HTTPS://example.com/a?b=1", null, null, null, null, null, null],
+  );
+});
+
+test("a job's kind reads as words, with its framework", () => {
+  assert.deepEqual(
+    [jobKind("app", "streamlit"), jobKind("service"), jobKind("excel_addin", null), jobKind(undefined)],
+    ["app · streamlit", "service", "Excel add-in", "—"],
+  );
 });

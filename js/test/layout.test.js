@@ -17,7 +17,7 @@ import {
   zoomAt,
 } from "../src/layout.js";
 
-/** SPEC's "Complex Pipeline": my_number -> first_addition; num_0..4 -> reduce_list -> add_one/two/three. */
+/** The complex pipeline example: my_number -> first_addition; num_0..4 -> reduce_list -> add_one/two/three. */
 const complexPipeline = [
   { id: 0, name: "my_number", dependencies: [] },
   { id: 1, name: "first_addition", dependencies: [0] },

@@ -109,3 +109,20 @@ def talk():
 @workflow(name="Chatty")
 def chatty():
     talk()
+
+
+@task(retries=2, retry_delay=0.05)
+def fails_twice(marker_dir):
+    """Fails on its first two attempts, succeeds on the third (counts them in files)."""
+    attempt = len(os.listdir(marker_dir)) + 1
+    open(os.path.join(marker_dir, f"attempt-{attempt}"), "w").close()
+    print(f"attempt {attempt} starts", flush=True)
+    if attempt < 3:
+        print(f"attempt {attempt} fails", file=sys.stderr, flush=True)
+        raise RuntimeError(f"transient failure {attempt}")
+    return attempt
+
+
+@workflow(name="Flaky Twice")
+def flaky_twice(marker_dir):
+    fails_twice(marker_dir)

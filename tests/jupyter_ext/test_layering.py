@@ -8,7 +8,7 @@ from pathlib import Path
 import datatailr.jupyter_ext as ext
 
 PACKAGE = Path(ext.__file__).parent
-PUBLIC = {"datatailr", "datatailr.errors", "datatailr.scheduler.batch"}
+PUBLIC = {"datatailr", "datatailr.errors", "datatailr.scheduler.batch", "datatailr.scheduler.job"}
 
 
 def datatailr_imports(path: Path) -> set[str]:
@@ -44,3 +44,14 @@ def test_the_built_front_end_is_shipped_beside_the_widget():
     from datatailr.jupyter_ext import ExplorerWidget
 
     assert str(ExplorerWidget._esm) == text
+
+
+def test_the_front_end_reads_every_synced_trait():
+    import re
+
+    from datatailr.jupyter_ext._widget import STATE_TRAITS
+
+    source = (PACKAGE.parents[1] / "js" / "src" / "app.js").read_text()
+    block = re.search(r"export const TRAITS = \[(.*?)\];", source, re.S)
+    assert block is not None
+    assert re.findall(r'"([a-z_]+)"', block.group(1)) == list(STATE_TRAITS)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -392,3 +394,125 @@ def test_the_overview_says_when_a_scheduled_workflow_runs_next(explorer):
     now = datetime.now(timezone.utc)
     assert (wf["schedule"], nxt.hour, nxt.minute) == ("0 6 * * *", 6, 0)
     assert now < nxt <= now + timedelta(days=1)
+
+
+def test_runs_filter_by_trigger_and_version_in_the_store(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    ew.frame_report(local_run=True, progress=False)
+    ew.frame_report_v2(local_run=True, progress=False)
+    w, front = explorer(workflow="Frame Report", page_size=2)
+    assert front("rerun", run_id=1)["run_id"] == 4  # queued on the agent: trigger "rerun"
+    Run(Workflow("Frame Report"), 4).wait(timeout=120)
+    w.poll_once()
+    assert (w.trigger_filter, w.version_filter, w.run_count) == ([], [], 4)
+    assert front("set_filter", triggers=["local"])["ok"]
+    # Counted and paged by the store: page 1 holds the 3rd local run, not a page of all runs.
+    assert (w.trigger_filter, w.run_count, [r["run_id"] for r in w.runs]) == (["local"], 3, [3, 2])
+    assert front("set_page", page=1)["ok"] and [r["run_id"] for r in w.runs] == [1]
+    assert front("set_filter", versions=[1])["ok"]  # the trigger filter stays
+    assert (w.trigger_filter, w.version_filter, w.page, w.run_count,
+            [r["run_id"] for r in w.runs]) == (["local"], [1], 0, 2, [2, 1])
+    assert front("set_filter", triggers=["rerun"], versions=[2])["ok"]
+    assert ([(r["run_id"], r["trigger"], r["job_version"]) for r in w.runs], w.run_id) == (
+        [(4, "rerun", 2)], 4)
+    assert front("set_filter", triggers=[], versions=[])["ok"] and w.run_count == 4
+    assert front("set_filter", triggers=["cron"])["error"] == (
+        "Unknown trigger 'cron': use one of local, deploy, manual, schedule, rerun.")
+    assert front("set_filter", versions=[3])["error"] == (
+        "Unknown version 3: this workflow has versions 1, 2.")
+    assert front("set_filter", versions="2")["error"] == "versions='2': give a list of versions."
+    assert (w.trigger_filter, w.version_filter, w.run_count) == ([], [], 4)
+    assert front("set_filter", versions=[2], triggers=["local"])["ok"] and w.run_count == 1
+    assert front("set_environment", environment="pre")["ok"]  # no Frame Report there
+    assert (w.workflow, w.version_filter, w.trigger_filter) == ("", [], ["local"])
+
+
+def test_reruns_of_a_run_come_from_the_store(explorer):
+    ew.frame_report(local_run=True, progress=False)
+    wf = Workflow("Frame Report")
+    for _ in range(3):
+        ew.frame_report(local_run=True, progress=False)
+    wf.rerun(1, local_run=True, progress=False)  # run 5
+    wf.rerun(5, local_run=True, progress=False)  # run 6
+    wf.rerun(1, local_run=True, progress=False, full=True)  # run 7
+    # A one-run page: the reruns are found even though none of them is on it.
+    w, front = explorer(workflow="Frame Report", page_size=1)
+    assert front("set_filter", versions=[1], triggers=["local"])["ok"]
+    assert front("select_run", run_id=1)["ok"]
+    assert (w.run["superseded_by"], [r["run_id"] for r in w.runs]) == ([5, 7], [7])
+    assert front("select_run", run_id=5)["ok"] and w.run["superseded_by"] == [6]
+    assert front("select_run", run_id=6)["ok"] and w.run["superseded_by"] == []
+
+
+def deploy_services(run_python):
+    """Price Service running on the agent, Price Sheet saved; returns the service's URL."""
+    from datatailr.scheduler.job import list_jobs
+    from tests.jupyter_ext import explorer_services
+
+    run_python(Path(explorer_services.__file__))
+    deadline = time.monotonic() + 90
+    while True:
+        job = next(j for j in list_jobs("dev") if j["name"] == "Price Service")
+        if job["state"] == "running" and job["health"] == "healthy":
+            return job["url"]
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def stop_services():
+    from datatailr.scheduler.job import Service
+
+    Service("Price Service", get_existing=True).stop(timeout=20)
+
+
+def test_the_overview_lists_services_and_apps_with_their_state_and_url(explorer, run_python):
+    ew.frame_report(local_run=True, progress=False)
+    try:
+        url = deploy_services(run_python)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.read() == b"hello from the price service"
+        w, front = explorer()
+        # The workflow list holds workflows only; the jobs are their own list.
+        assert [x["name"] for x in w.workflows] == ["Frame Report"]
+        assert [strip_times(j) for j in w.jobs] == [
+            {"name": "Price Service", "slug": "price-service", "kind": "service",
+             "framework": None, "job_version": 1, "running_version": 1, "state": "running",
+             "url": url, "last_start": w.jobs[0]["last_start"], "starts": 1},
+            {"name": "Price Sheet", "slug": "price-sheet", "kind": "excel_addin",
+             "framework": None, "job_version": 1, "running_version": None, "state": None,
+             "url": None, "last_start": None, "starts": 0}]
+        assert url.startswith("http://127.0.0.1:") and w.jobs[0]["last_start"].endswith("Z")
+        assert w.status == "1 workflow and 2 services or apps in dev."
+        text = w.text_view()
+        assert "Services and apps (2)" in text and url in text
+        stop_services()
+        assert front("refresh")["ok"]
+        assert [(j["name"], j["state"]) for j in w.jobs] == [
+            ("Price Service", "stopped"), ("Price Sheet", None)]
+    finally:
+        stop_services()
+
+
+def test_a_job_url_that_is_not_http_is_not_passed_on():
+    from datatailr.jupyter_ext import _payload
+
+    base = {"name": "x", "slug": "x", "job_type": "app", "job_version": 1}
+    assert [_payload.job_json({**base, "url": u})["url"] for u in (
+        "http://127.0.0.1:8000/", "javascript:alert(1)", "http://a b", None)] == [
+        "http://127.0.0.1:8000/", None, None, None]
+
+
+def test_a_task_that_failed_twice_then_succeeded_shows_its_attempts(explorer, tmp_path):
+    # Each attempt's output is appended to the task's one log, oldest first: the store keeps
+    # no boundary between attempts (the task panel says so beside the attempt count).
+    marker = tmp_path / "attempts"
+    marker.mkdir()
+    assert ew.flaky_twice(str(marker), local_run=True, progress=False).state == "completed"
+    w, front = explorer(workflow="Flaky Twice")
+    assert front("select_task", run_id=1, task_id=0, result=True)["ok"]
+    t = w.task
+    assert (t["state"], t["attempts"], t["stdout"], t["result"]["text"]) == (
+        "completed", 3, "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n", "3")
+    assert [line for line in t["stderr"].splitlines() if line.startswith(("attempt", "RuntimeError"))] == [
+        "attempt 1 fails", "RuntimeError: transient failure 1",
+        "attempt 2 fails", "RuntimeError: transient failure 2"]

@@ -1,10 +1,11 @@
 // @ts-check
 /**
  * The environment's dashboard (no workflow selected): every workflow with its task count,
- * state, schedule, the strip of its last 10 runs and a weekly activity heatmap.
+ * state, schedule, the strip of its last 10 runs and a weekly activity heatmap; beside them
+ * the services, apps and Excel add-ins with their state and the address they listen on.
  */
 import { h, replace } from "../dom.js";
-import { formatDuration, formatTime, stateClass, stateLabel } from "../format.js";
+import { formatDuration, formatTime, jobKind, safeUrl, stateClass, stateLabel } from "../format.js";
 import { heatLevel } from "../runs.js";
 
 const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -103,6 +104,74 @@ export function failedCells(recent, nowMs) {
   return out;
 }
 
+/**
+ * The services, apps and Excel add-ins: name, kind and version, state, and URL. The URL is a
+ * link whose text is the address itself (only http and https addresses are links).
+ * @param {any[]} jobs
+ * @param {string} environment
+ */
+export function jobsSection(jobs, environment) {
+  const rows = jobs.map((/** @type {any} */ job) => {
+    const url = safeUrl(job.url);
+    const running = job.running_version != null && job.running_version !== job.job_version;
+    return h(
+      "tr",
+      { dataset: { job: job.slug } },
+      h(
+        "td",
+        {},
+        h("div", { class: "dt-wf-name", text: job.name }),
+        h("div", {
+          class: "dt-wf-slug dt-job-kind",
+          title: job.slug,
+          text: `${jobKind(job.kind, job.framework)} · v${job.job_version ?? "?"}`,
+        }),
+      ),
+      h(
+        "td",
+        {},
+        job.state ? badge(job.state) : h("span", { class: "dt-faint", text: "never started" }),
+        running ? h("div", { class: "dt-faint", text: `runs v${job.running_version}` }) : null,
+      ),
+      h(
+        "td",
+        { class: "dt-job-url" },
+        url
+          ? h("a", { class: "dt-mono", href: url, target: "_blank", rel: "noopener noreferrer", text: url })
+          : h("span", { class: "dt-faint", text: job.state === "running" ? "starting…" : "—" }),
+      ),
+    );
+  });
+  return h(
+    "div",
+    { class: "dt-overview-section dt-jobs" },
+    h(
+      "div",
+      { class: "dt-h" },
+      "Services and apps",
+      h("span", { class: "dt-count", text: `${jobs.length} in ${environment}` }),
+    ),
+    h(
+      "div",
+      { class: "dt-hscroll" },
+      h(
+        "table",
+        { class: "dt-table dt-jobs-table" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Name and kind", "State", "URL"].map((t) => h("th", { text: t })),
+          ),
+        ),
+        h("tbody", {}, rows),
+      ),
+    ),
+  );
+}
+
 /** @param {Ctx} ctx */
 export function createOverview(ctx) {
   const el = h("div", { class: "dt-overview" });
@@ -110,9 +179,11 @@ export function createOverview(ctx) {
   let last = {};
   /** @param {Record<string, any>} st */
   function update(st) {
-    if (st.workflows === last.workflows && st.environment === last.environment) return;
+    if (st.workflows === last.workflows && st.jobs === last.jobs && st.environment === last.environment) return;
     last = st;
     const wfs = st.workflows ?? [];
+    const jobs = st.jobs ?? [];
+    const jobsEl = jobs.length ? jobsSection(jobs, st.environment) : null;
     if (!wfs.length) {
       replace(
         el,
@@ -125,6 +196,7 @@ export function createOverview(ctx) {
             text: "Run one with my_workflow(local_run=True) or deploy it with my_workflow(), then press Refresh.",
           }),
         ),
+        jobsEl,
       );
       return;
     }
@@ -170,30 +242,35 @@ export function createOverview(ctx) {
       el,
       h(
         "div",
-        { class: "dt-h" },
-        "Workflows",
-        h("span", { class: "dt-count", text: `${wfs.length} in ${st.environment}` }),
-      ),
-      h(
-        "div",
-        { class: "dt-hscroll" },
+        { class: "dt-overview-section dt-workflows" },
         h(
-          "table",
-          { class: "dt-table dt-overview-table" },
+          "div",
+          { class: "dt-h" },
+          "Workflows",
+          h("span", { class: "dt-count", text: `${wfs.length} in ${st.environment}` }),
+        ),
+        h(
+          "div",
+          { class: "dt-hscroll" },
           h(
-            "thead",
-            {},
+            "table",
+            { class: "dt-table dt-overview-table" },
             h(
-              "tr",
+              "thead",
               {},
-              ["Workflow", "Tasks", "State", "Schedule", "Last 10 runs", "Activity (7 days, UTC)"].map((t) =>
-                h("th", { text: t }),
+              h(
+                "tr",
+                {},
+                ["Workflow", "Tasks", "State", "Schedule", "Last 10 runs", "Activity (7 days, UTC)"].map((t) =>
+                  h("th", { text: t }),
+                ),
               ),
             ),
+            h("tbody", {}, rows),
           ),
-          h("tbody", {}, rows),
         ),
       ),
+      jobsEl,
     );
   }
   return { el, update };

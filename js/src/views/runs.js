@@ -3,10 +3,13 @@
 import { h, replace } from "../dom.js";
 import { elapsed, formatCount, formatDuration, formatTime, isActive, stateClass, stateLabel } from "../format.js";
 
-/** The run states offered as filters (the rest are rare: the dt CLI filters by any). */
-const FILTER_STATES = ["running", "completed", "failed", "stopped", "pending"];
 import { groupRuns, pageInfo } from "../runs.js";
 import { badge } from "./overview.js";
+
+/** The run states offered as filters (the rest are rare: the dt CLI filters by any). */
+const FILTER_STATES = ["running", "completed", "failed", "stopped", "pending"];
+/** What starts a run, offered as filters (the kernel filters in the store: every page). */
+export const FILTER_TRIGGERS = ["local", "deploy", "manual", "schedule", "rerun"];
 
 /** @typedef {import("../app.js").Ctx} Ctx */
 
@@ -42,13 +45,75 @@ export function createRunsPanel(ctx) {
     ),
   );
   const filters = h("span", { class: "dt-run-filters", role: "group", "aria-label": "Show runs in these states" });
+  const triggerFilters = h("span", {
+    class: "dt-run-filters dt-trigger-filters",
+    role: "group",
+    "aria-label": "Show runs started this way",
+  });
+  const versionSelect = /** @type {HTMLSelectElement} */ (
+    h("select", {
+      class: "dt-version-filter",
+      "aria-label": "Show runs of this version",
+      onchange: () => {
+        const v = versionSelect.value;
+        ctx.request("set_filter", { versions: v ? [Number(v)] : [] });
+      },
+    })
+  );
   const el = h(
     "div",
     { class: "dt-panel dt-runs-panel" },
     h("div", { class: "dt-h" }, "Runs", count, filters),
+    h("div", { class: "dt-filter-row" }, triggerFilters, versionSelect),
     scroll,
     pager,
   );
+  /** @param {string[]} current */
+  function renderTriggerFilters(current) {
+    const on = new Set(current ?? []);
+    const toggle = (/** @type {string} */ trigger) => {
+      const next = new Set(on);
+      if (next.has(trigger)) next.delete(trigger);
+      else next.add(trigger);
+      ctx.request("set_filter", { triggers: FILTER_TRIGGERS.filter((x) => next.has(x)) });
+    };
+    replace(
+      triggerFilters,
+      h("button", {
+        class: `dt-small dt-filter dt-trigger-filter${on.size ? "" : " dt-on"}`,
+        dataset: { trigger: "" },
+        "aria-pressed": String(!on.size),
+        title: "Runs started in any way",
+        text: "any trigger",
+        onclick: () => ctx.request("set_filter", { triggers: [] }),
+      }),
+      FILTER_TRIGGERS.map((trigger) =>
+        h("button", {
+          class: `dt-small dt-filter dt-trigger-filter${on.has(trigger) ? " dt-on" : ""}`,
+          dataset: { trigger },
+          "aria-pressed": String(on.has(trigger)),
+          text: trigger,
+          onclick: () => toggle(trigger),
+        }),
+      ),
+    );
+  }
+  /**
+   * @param {any[]} versions
+   * @param {number[]} current
+   */
+  function renderVersionFilter(versions, current) {
+    const chosen = (current ?? []).length === 1 ? String(current[0]) : "";
+    const numbers = (versions ?? [])
+      .map((/** @type {any} */ v) => v.job_version)
+      .sort((/** @type {number} */ a, /** @type {number} */ b) => b - a);
+    replace(
+      versionSelect,
+      h("option", { value: "", text: "every version" }),
+      numbers.map((/** @type {number} */ n) => h("option", { value: String(n), text: `v${n}` })),
+    );
+    versionSelect.value = chosen;
+  }
   /** @param {string[]} current */
   function renderFilters(current) {
     const on = new Set(current ?? []);
@@ -84,8 +149,15 @@ export function createRunsPanel(ctx) {
   /** @param {Record<string, any>} st */
   function render(st) {
     const info = pageInfo(st.page, st.page_size, st.run_count);
-    const ranged = st.start_time || st.end_time || (st.state_filter ?? []).length;
+    const ranged =
+      st.start_time ||
+      st.end_time ||
+      (st.state_filter ?? []).length ||
+      (st.trigger_filter ?? []).length ||
+      (st.version_filter ?? []).length;
     renderFilters(st.state_filter);
+    renderTriggerFilters(st.trigger_filter);
+    renderVersionFilter(st.versions, st.version_filter);
     count.textContent = `${formatCount(st.run_count)} ${st.run_count === 1 ? "run" : "runs"}${ranged ? " shown" : ""}`;
     const rows = groupRuns(st.runs ?? [], collapsed);
     const now = Date.now();
@@ -208,7 +280,19 @@ export function createRunsPanel(ctx) {
 
   /** @param {Record<string, any>} st */
   function update(st) {
-    const keys = ["runs", "run_id", "page", "page_size", "run_count", "start_time", "end_time", "state_filter"];
+    const keys = [
+      "runs",
+      "run_id",
+      "page",
+      "page_size",
+      "run_count",
+      "start_time",
+      "end_time",
+      "state_filter",
+      "trigger_filter",
+      "version_filter",
+      "versions",
+    ];
     if (keys.every((k) => st[k] === last[k]) && ctx.flashRunId === last.__flash) return;
     last = { ...st, __flash: ctx.flashRunId };
     render(st);
