@@ -60,7 +60,8 @@ def _tornado() -> Any:
         import tornado.websocket  # noqa: F401
     except ImportError:  # pragma: no cover - jupyterlab brings it
         raise click.ClickException(
-            "dt ui needs tornado: pip install 'datatailr-local-first[notebook]' (or tornado).") from None
+            "dt ui needs tornado, a dependency of datatailr: pip install 'tornado>=6.2'."
+        ) from None
     import tornado
 
     return tornado

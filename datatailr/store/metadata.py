@@ -103,6 +103,7 @@ runs = sa.Table(
     sa.Index("ix_runs_workflow_start", "workflow_id", "start_time"),
     sa.Index("ix_runs_workflow_run", "workflow_id", "run_id"),
     sa.Index("ix_runs_state", "state"),
+    sa.Index("ix_runs_rerun_of", "rerun_of"),  # a run's reruns ("superseded by")
     sqlite_autoincrement=True,
 )
 
@@ -1122,11 +1123,18 @@ def _migrate_1_to_2(conn: sa.Connection) -> None:
     conn.execute(meta_table.insert().values(key="store_id", value=""))
 
 
+def _migrate_3_to_4(conn: sa.Connection) -> None:
+    """The registry of agents (a new table, made by create_all) and an index on a run's
+    ``rerun_of``, so the reruns of any run are found at once."""
+    for index in runs.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Any] = {
     # schema_version N -> N+1: a function of a connection in the migrating transaction
     1: _migrate_1_to_2,
     2: _add_missing_columns,  # removed_at on workflows and versions (soft removal)
-    3: lambda conn: None,  # the agents registry: a new table, made by create_all
+    3: _migrate_3_to_4,
 }
 
 _STORES: dict[tuple[int, str], MetadataStore] = {}

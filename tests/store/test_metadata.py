@@ -92,3 +92,24 @@ def test_a_schedule_fires_once_per_due_time(url):
     assert [store.record_fire(1, 60.0), store.record_fire(1, 60.0), store.record_fire(1, 120.0)
             ] == [True, False, True]
     assert store.last_fire(1) == 120.0
+
+
+def test_a_version_3_store_gets_the_agents_registry_and_the_rerun_index(url, tmp_path):
+    store = MetadataStore(url)
+    with store.write() as conn:
+        wid = store.ensure_workflow(conn, "kept", "dev", "kept")
+    first = store.create_run(workflow_id=wid, job_version=1, trigger="local", task_names=["a"])
+    store.dispose()
+    with sqlite3.connect(tmp_path / "meta.db") as raw:  # as a round-2 (version 3) store was
+        raw.execute("DROP TABLE agents")
+        raw.execute("DROP INDEX ix_runs_rerun_of")
+        raw.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    store = MetadataStore(url)
+    assert (store.schema_version(), [r["run_id"] for r in store.list_runs(wid)]) == (4, [first])
+    with sqlite3.connect(tmp_path / "meta.db") as raw:
+        indexes = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_runs_rerun_of" in indexes
+    store.register_agent("h:1", host="h", pid=1, home="/h", queues=["default"], now=10.0)
+    assert store.list_agents() == [{"agent_id": "h:1", "host": "h", "pid": 1, "home": "/h",
+                                    "queues": ["default"], "started_at": 10.0,
+                                    "heartbeat": 10.0}]
