@@ -756,8 +756,8 @@ class _MemoryIO:
         with contextlib.suppress(Exception):  # stored but not keepable: consumers read it
             self.saved = Pickled.dumps(value)
 
-    def log_files(self, run_id: int, task_id: int) -> Any:
-        return self.io.log_files(run_id, task_id)
+    def log_files(self, run_id: int, task_id: int, attempt: int = 0) -> Any:
+        return self.io.log_files(run_id, task_id, attempt)
 
 
 class _Child:
@@ -1022,7 +1022,8 @@ def _salvage_logs(io_: Any, pid: int, call: TaskCall) -> None:
 
 
 def _append_stderr(io_: Any, call: TaskCall, text: str) -> None:
-    with contextlib.suppress(Exception), io_.log_files(call.run_id, call.task_id) as (_o, err):
+    with contextlib.suppress(Exception), \
+            io_.log_files(call.run_id, call.task_id, call.attempt) as (_o, err):
         with open(err, "a") as f:
             f.write(text)
 
@@ -1145,7 +1146,7 @@ def _serve_unloadable(conn: Any, io_: Any, exc: BaseException, doing: str,
             _recv_shared(conn)  # mapped and dropped: this child runs nothing
         unwritten: str | None = text
         with contextlib.suppress(Exception), \
-                io_.log_files(call.run_id, call.task_id) as (_out, err):
+                io_.log_files(call.run_id, call.task_id, call.attempt) as (_out, err):
             with open(err, "a") as f:
                 f.write(text)
             unwritten = None

@@ -38,7 +38,8 @@ class TaskIO(Protocol):
 
     def save_result(self, run_id: int, task_id: int, value: Any) -> None: ...
 
-    def log_files(self, run_id: int, task_id: int) -> contextlib.AbstractContextManager: ...
+    def log_files(self, run_id: int, task_id: int,
+                  attempt: int = 0) -> contextlib.AbstractContextManager: ...
 
 
 class TaskCall(NamedTuple):
@@ -156,7 +157,7 @@ def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
     start: float | None = None
     error: str | None = None
     try:
-        with io_.log_files(call.run_id, call.task_id) as (out_path, err_path), \
+        with io_.log_files(call.run_id, call.task_id, call.attempt) as (out_path, err_path), \
                 _captured(out_path, err_path), _environment(call.env):
             try:
                 try:

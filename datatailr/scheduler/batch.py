@@ -711,16 +711,30 @@ class Workflow:
         )
 
     def logs(self, run_id: int, task_name: str | None = None, stderr: bool = False,
-             lines: int = 5000, task_id: int | None = None) -> str:
+             lines: int = 5000, task_id: int | None = None,
+             attempt: int | None = None) -> str:
+        """A task's stdout (or stderr), its last ``lines`` lines (None: all). Every attempt
+        of a retried task is in it, oldest first; ``attempt=N`` reads attempt N's alone. A
+        task reused by a partial rerun shows the logs of the run that computed it."""
         validate.flag(stderr, "stderr")
         validate.count(lines, "lines")  # None: the whole log
         run, _ = self._run(run_id)
         t = self._task(run, task_name, task_id)
         where_run, where_task = run["run_id"], t["task_id"]
+        made = t
         if t["result_run_id"] is not None and t["result_run_id"] != run["run_id"]:
             where_run, where_task = t["result_run_id"], t["result_task_id"]  # reused: its logs
+            made = _platform().metadata.task_run(where_run, where_task) or t
+        if attempt is not None:
+            attempt = validate.identifier(attempt, "attempt")
+            if not 1 <= attempt <= max(made["attempts"], 1):
+                raise InvalidArgumentError(
+                    f"attempt={attempt}: task {t['name']!r} of run {where_run} made "
+                    f"{made['attempts']} attempt{'s' if made['attempts'] != 1 else ''}; give "
+                    f"attempt=1 to {max(made['attempts'], 1)}, or none for all of them.")
         return _platform().blobs.read_log(where_run, where_task,
-                                          "stderr" if stderr else "stdout", lines)
+                                          "stderr" if stderr else "stdout", lines,
+                                          attempt=attempt)
 
     def result(self, run_id: int, task_name: str | None = None,
                task_id: int | None = None) -> Any:
@@ -985,9 +999,9 @@ class Run:
         return self.workflow.result(self.run_id, task_name=task_name, task_id=task_id)
 
     def logs(self, task_name: str | None = None, stderr: bool = False, lines: int = 5000,
-             task_id: int | None = None) -> str:
+             task_id: int | None = None, attempt: int | None = None) -> str:
         return self.workflow.logs(self.run_id, task_name=task_name, stderr=stderr, lines=lines,
-                                  task_id=task_id)
+                                  task_id=task_id, attempt=attempt)
 
     def __repr__(self) -> str:
         row = self._row()
@@ -1027,9 +1041,9 @@ class InstantRunHandle:
         return str(self.workflow._task(run, task_name, task_id)["state"])
 
     def logs(self, task_name: str | None = None, stderr: bool = False, lines: int = 5000,
-             task_id: int | None = None) -> str:
+             task_id: int | None = None, attempt: int | None = None) -> str:
         return self.workflow.logs(self.run_id, task_name=task_name, stderr=stderr, lines=lines,
-                                  task_id=task_id)
+                                  task_id=task_id, attempt=attempt)
 
     def result(self, task_name: str | None = None, task_id: int | None = None) -> Any:
         return self.workflow.result(self.run_id, task_name=task_name, task_id=task_id)

@@ -112,6 +112,10 @@ class BlobStore:
     def log_key(self, run_id: int, task_id: int, stream: str) -> str:
         return f"logs/{self._ns}{run_id}/{task_id}.{'err' if stream == 'stderr' else 'out'}"
 
+    def attempts_key(self, run_id: int, task_id: int) -> str:
+        """Where each attempt of a task begins in its two logs (see ``log_files``)."""
+        return f"logs/{self._ns}{run_id}/{task_id}.attempts"
+
     def code_key(self, environment: str, slug: str, job_version: int) -> str:
         return f"code/{self._ns}{environment}/{slug}/v{job_version}.pkl"
 
@@ -294,36 +298,89 @@ class BlobStore:
 
     # -- logs -----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def log_files(self, run_id: int, task_id: int) -> Iterator[tuple[str, str]]:
+    def log_files(self, run_id: int, task_id: int,
+                  attempt: int = 0) -> Iterator[tuple[str, str]]:
         """Local paths to append the task's stdout and stderr to; uploaded at the end when
-        the storage is remote (live tailing is then only on the worker's machine)."""
+        the storage is remote (live tailing is then only on the worker's machine). Every
+        attempt appends to the same two logs; with ``attempt`` (1, 2 ...) where it begins in
+        each is recorded the first time it writes, so ``read_log(attempt=N)`` reads that
+        attempt's part alone."""
         if self.local:
             out = self.path(self.log_key(run_id, task_id, "stdout"))
+            err = self.path(self.log_key(run_id, task_id, "stderr"))
             self._makedirs(os.path.dirname(out))
-            yield out, self.path(self.log_key(run_id, task_id, "stderr"))
+            if attempt:
+                self._mark_attempt(run_id, task_id, attempt, _size(out), _size(err))
+            yield out, err
             return
-        # Named after the process and the task, so that when the process is killed mid-task
-        # its executor can still upload what it wrote (``salvage_logs``).
-        spool = tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-{run_id}-{task_id}-")
+        # Named after the process, the task and the attempt, so that when the process is
+        # killed mid-task its executor can still upload what it wrote (``salvage_logs``).
+        spool = tempfile.mkdtemp(
+            prefix=f"{_SPOOL_PREFIX}{os.getpid()}-{run_id}-{task_id}-a{attempt}-")
         try:
             yield os.path.join(spool, "out"), os.path.join(spool, "err")
         finally:
-            self._upload_spool(spool, run_id, task_id)
+            self._upload_spool(spool, run_id, task_id, attempt)
 
-    def _upload_spool(self, spool: str, run_id: int, task_id: int) -> None:
+    def _upload_spool(self, spool: str, run_id: int, task_id: int, attempt: int = 0) -> None:
         try:
+            offsets = []
             for stream, name in (("stdout", "out"), ("stderr", "err")):
                 p = os.path.join(spool, name)
+                key = self.log_key(run_id, task_id, stream)
+                earlier = self.get_bytes(key) if os.path.exists(p) or attempt else None
+                offsets.append(len(earlier or b""))
                 if os.path.exists(p):
-                    key = self.log_key(run_id, task_id, stream)
                     with open(p, "rb") as f:
                         data = f.read()
                     # A retry adds to the earlier attempts' log, as the appended files of a
                     # local folder do.
-                    earlier = self.get_bytes(key)
                     self.put_bytes(key, earlier + data if earlier else data)
+            if attempt:
+                self._mark_attempt(run_id, task_id, attempt, offsets[0], offsets[1])
         finally:
             shutil.rmtree(spool, ignore_errors=True)
+
+    def _mark_attempt(self, run_id: int, task_id: int, attempt: int, out: int,
+                      err: int) -> None:
+        """Record that ``attempt`` begins at byte ``out``/``err`` of the two logs, unless it
+        is recorded already (a second write of the same attempt, e.g. a crash reason). The
+        first attempt begins where the logs do, so it is implied, never written: a task
+        that is not retried keeps two files."""
+        if attempt <= 1 or attempt in self.attempt_marks(run_id, task_id):
+            return
+        line = f"{attempt} {out} {err}\n".encode()
+        key = self.attempts_key(run_id, task_id)
+        if self.local:
+            # One small O_APPEND write: whole, even with another writer appending too.
+            fd = os.open(self.path(key), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        else:
+            self.put_bytes(key, (self.get_bytes(key) or b"") + line)
+
+    def attempt_marks(self, run_id: int, task_id: int) -> dict[int, tuple[int, int]]:
+        """attempt -> (stdout offset, stderr offset) where it begins. The first attempt
+        begins at (0, 0); a log written before attempts were recorded has that one mark
+        only, so all of it reads as the first attempt's."""
+        key = self.attempts_key(run_id, task_id)
+        if self.local:
+            try:
+                with open(self.path(key), "rb") as f:
+                    data: bytes | None = f.read()
+            except FileNotFoundError:
+                data = None
+        else:
+            data = self.get_bytes(key)
+        marks: dict[int, tuple[int, int]] = {}
+        for line in (data or b"").decode().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and all(p.isdigit() for p in parts):
+                marks.setdefault(int(parts[0]), (int(parts[1]), int(parts[2])))
+        marks.setdefault(1, (0, 0))
+        return marks
 
     def salvage_logs(self, pid: int, run_id: int, task_id: int) -> None:
         """Upload the logs that process ``pid``, killed while running the task, had spooled
@@ -331,17 +388,23 @@ class BlobStore:
         if self.local:
             return
         import glob
+        import re
 
         pattern = os.path.join(tempfile.gettempdir(), f"{_SPOOL_PREFIX}{pid}-{run_id}-{task_id}-*")
         for spool in glob.glob(pattern):
-            self._upload_spool(spool, run_id, task_id)
+            found = re.search(r"-a(\d+)-[^-/]*$", spool)
+            self._upload_spool(spool, run_id, task_id, int(found.group(1)) if found else 0)
 
     def local_log_path(self, run_id: int, task_id: int, stream: str) -> str | None:
         return self.path(self.log_key(run_id, task_id, stream)) if self.local else None
 
     def read_log(self, run_id: int, task_id: int, stream: str = "stdout",
-                 lines: int | None = 5000) -> str:
+                 lines: int | None = 5000, attempt: int | None = None) -> str:
+        """The last ``lines`` lines of a task's log (all of them with None); of one attempt
+        only with ``attempt`` (an attempt that wrote nothing, or was never made, is "")."""
         key = self.log_key(run_id, task_id, stream)
+        if attempt is not None:
+            return _last_lines(self._attempt_part(run_id, task_id, stream, attempt), lines)
         if self.local:
             try:
                 return _tail(self.path(key), lines)
@@ -352,6 +415,26 @@ class BlobStore:
             return ""
         text = data.decode("utf-8", errors="replace")
         return _last_lines(text, lines)
+
+    def _attempt_part(self, run_id: int, task_id: int, stream: str, attempt: int) -> str:
+        marks = self.attempt_marks(run_id, task_id)
+        if attempt not in marks:
+            return ""
+        which = 0 if stream == "stdout" else 1
+        begin = marks[attempt][which]
+        later = [m[which] for a, m in marks.items() if a > attempt and m[which] >= begin]
+        end = min(later) if later else None
+        key = self.log_key(run_id, task_id, stream)
+        if self.local:
+            try:
+                with open(self.path(key), "rb") as f:
+                    f.seek(begin)
+                    data = f.read() if end is None else f.read(end - begin)
+            except FileNotFoundError:
+                return ""
+        else:
+            data = (self.get_bytes(key) or b"")[begin:end]
+        return data.decode("utf-8", errors="replace")
 
     def delete_run(self, run_id: int) -> None:
         for key in self.run_keys(run_id):
@@ -511,6 +594,13 @@ def _last_lines(text: str, lines: int | None) -> str:
         return text if lines is None else ""
     parts = text.splitlines(keepends=True)
     return "".join(parts[-lines:])
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
 
 
 def _tail(path: str, lines: int | None) -> str:

@@ -144,7 +144,20 @@ def test_retries_are_counted(home, tmp_path):
     run = failing_workflows.flaky(str(tmp_path), local_run=True, progress=False)
     [t] = run.run_details()["tasks"]
     assert (run.state, t["state"], t["attempts"]) == ("completed", "completed", 2)
-    assert run.logs("flaky_on_first_attempt", stderr=True).startswith("first attempt fails\n")
+    name = "flaky_on_first_attempt"
+    assert run.logs(name, stderr=True).startswith("first attempt fails\n")
+    # Both attempts are in the log, oldest first; attempt=N reads one.
+    assert run.logs(name) == ("trying, the marker is missing\n"
+                              "trying, the marker is there\n")
+    assert [run.logs(name, attempt=n) for n in (1, 2)] == [
+        "trying, the marker is missing\n", "trying, the marker is there\n"]
+    assert run.logs(name, stderr=True, attempt=1) == run.logs(name, stderr=True)
+    assert run.logs(name, stderr=True, attempt=2) == ""
+    with pytest.raises(ValueError) as info:
+        run.logs(name, attempt=3)
+    assert str(info.value) == (
+        f"attempt=3: task {name!r} of run {run.run_id} made 2 attempts; give attempt=1 to 2, "
+        f"or none for all of them.")
 
 
 def test_environments_keep_separate_histories(home, monkeypatch):

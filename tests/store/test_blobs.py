@@ -55,3 +55,32 @@ def test_a_large_log_is_tailed_without_reading_it_whole(tmp_path):
                 f.write(f"{i:08d} xxxxxxxxxxxxxxxxxxxxxxxx\n")
     assert store.read_log(1, 0, lines=3) == "".join(
         f"{i:08d} xxxxxxxxxxxxxxxxxxxxxxxx\n" for i in (199_997, 199_998, 199_999))
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_each_attempt_of_a_task_reads_back_alone(tmp_path, remote):
+    store = BlobStore(f"memory://dt-attempts-{id(tmp_path)}" if remote else str(tmp_path))
+
+    def attempt(number, out, err=""):
+        with store.log_files(7, 0, number) as (out_path, err_path):
+            for path, text in ((out_path, out), (err_path, err)):
+                if text:
+                    with open(path, "a") as f:
+                        f.write(text)
+
+    attempt(1, "one\n", "boom\n")
+    attempt(1, "", "crash reason of attempt 1\n")  # a second write of the same attempt
+    attempt(2, "", "")  # wrote nothing
+    attempt(3, "three\n")
+    assert store.read_log(7, 0, "stdout", None) == "one\nthree\n"
+    assert [store.read_log(7, 0, "stdout", None, attempt=n) for n in (1, 2, 3, 4)] == [
+        "one\n", "", "three\n", ""]
+    assert [store.read_log(7, 0, "stderr", None, attempt=n) for n in (1, 2, 3)] == [
+        "boom\ncrash reason of attempt 1\n", "", ""]
+    assert store.attempt_marks(7, 0) == {1: (0, 0), 2: (4, 31), 3: (4, 31)}
+    # A task run once writes no marks: its logs stay two files.
+    attempt_only = BlobStore(str(tmp_path / "single"))
+    with attempt_only.log_files(1, 0, 1) as (out_path, _err):
+        with open(out_path, "w") as f:
+            f.write("x\n")
+    assert sorted(os.listdir(tmp_path / "single" / "logs" / "1")) == ["0.out"]
