@@ -35,9 +35,11 @@ __all__ = ["FRAMEWORKS", "JOB_TYPES", "App", "ExcelAddin", "Job", "Service", "li
 
 #: job types of the long-running jobs (workflows are "workflow")
 JOB_TYPES = ("service", "app", "excel_addin")
-#: frameworks an App starts through, and the module each one needs installed
-FRAMEWORKS = {"streamlit": "streamlit", "dash": "dash", "flask": "flask",
-              "fastapi": "uvicorn", "panel": "panel", "voila": "voila", "jupyter": "notebook"}
+#: frameworks an App starts through, and the modules each one needs installed (the
+#: framework, and the server that serves it)
+FRAMEWORKS = {"streamlit": ("streamlit",), "dash": ("dash", "gunicorn"),
+              "flask": ("flask", "gunicorn"), "fastapi": ("fastapi", "uvicorn"),
+              "panel": ("panel",), "voila": ("voila",), "jupyter": ("notebook",)}
 #: what to detect a framework from when App(framework=None): a top-level import of the module
 _DETECT_ORDER = ("streamlit", "flask", "fastapi", "dash", "panel")
 #: limits of a frozen code tree (an entrypoint inside a huge folder is a mistake to point at)

@@ -451,13 +451,15 @@ class Supervisor:
         if job["job_type"] == "app":
             from datatailr.scheduler.job import FRAMEWORKS
 
-            needed = FRAMEWORKS.get(framework or "", framework or "")
             import importlib.util
 
-            if importlib.util.find_spec(needed) is None:
+            needed = FRAMEWORKS.get(framework or "", (framework or "",))
+            missing = [m for m in needed if importlib.util.find_spec(m) is None]
+            if missing:
                 raise NotFoundError(
-                    f"the app's framework {framework!r} is not installed where the agent runs "
-                    f"({sys.executable}): pip install {framework}")
+                    f"the app's framework {framework!r} needs {' and '.join(missing)}, not "
+                    f"installed where the agent runs ({sys.executable}): "
+                    f"pip install {' '.join(missing)}")
         code_dir = self._extract(job, version)
         options = run.get("options") or {}
         port = reserve_port(options.get("port"))

@@ -487,8 +487,8 @@ def test_an_app_whose_framework_is_missing_fails_once_saying_what_to_install(hom
     app = App("Panel Board", get_existing=True)
     wait_for(lambda: app.state == "failed")
     assert app.run_details()["error"] == (
-        f"The process could not start: the app's framework 'panel' is not installed where the "
-        f"agent runs ({sys.executable}): pip install panel")
+        f"The process could not start: the app's framework 'panel' needs panel, not installed "
+        f"where the agent runs ({sys.executable}): pip install panel")
     time.sleep(services_mod.BACKOFF_FIRST + 1.0)  # no process ran: nothing to restart
     assert [r["state"] for r in app.runs(refresh=True)] == ["failed"]
 
