@@ -296,6 +296,7 @@ def _filter_predicate(filters: Sequence[str], states: Sequence[str]):
 )
 @click.option("--pretty", is_flag=True, help="With --json: indented JSON (it always is).")
 @common_options
+@_api.reads_only()
 def ls_command(
     filters: tuple[str, ...],
     states: tuple[str, ...],
@@ -617,6 +618,7 @@ def run_record(run: Mapping[str, Any]) -> dict[str, Any]:
     help="Show this run's tasks instead: state, attempts, duration, peak memory, CPU, host.",
 )
 @common_options
+@_api.reads_only()
 def runs_command(
     name: str | None,
     since: datetime | None,
