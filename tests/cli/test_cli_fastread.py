@@ -142,6 +142,17 @@ def test_the_fast_path_prints_what_the_full_store_prints(store, args):
     assert fast == full
 
 
+@pytest.mark.parametrize("args", [["job", "ls"], ["job", "runs", "daily_sales_report"],
+                                  ["log", "read", "daily_sales_report", "-i", "1"]],
+                         ids=["job ls", "job runs", "log read"])
+def test_the_terminal_look_is_the_same_too(store, args):
+    look = {"FORCE_COLOR": "1", "COLUMNS": "140"}
+    fast = dt(*args, env=look)
+    full = dt(*args, env={**look, "DATATAILR_FAST_READ": "0"})
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (full.exit_code, full.stdout, full.stderr)
+    assert ("\x1b[" in fast.stdout) == (args[0] == "job")  # the tables drawn by rich, in colour
+
+
 def test_the_fast_path_does_not_open_the_full_store(store):
     home, ids = store
     platform._CURRENT.clear()
