@@ -196,12 +196,15 @@ def state_cell(state: str | None) -> Styled:
     return Styled(state, _STATE_STYLE.get(state))
 
 
+#: The mark of each state, made once (a cell is immutable: every strip shares them).
+_MARKS = {state: Styled(mark, _STATE_STYLE.get(state)) for state, mark in _STATE_MARK.items()}
+_UNKNOWN_MARK = Styled("?", None)
+
+
 def history_strip(runs_newest_first: Sequence[Mapping[str, Any]]) -> Strip:
     """The last runs as one mark each, oldest on the left (the dashboard's last-10 strip)."""
-    marks = []
-    for run in reversed(list(runs_newest_first)):
-        state = run.get("state")
-        marks.append(Styled(_STATE_MARK.get(state, "?"), _STATE_STYLE.get(state)))
+    marks = [_MARKS.get(run.get("state"), _UNKNOWN_MARK)
+             for run in reversed(list(runs_newest_first))]
     return Strip(tuple(marks))
 
 
