@@ -174,6 +174,8 @@ def select_jobs(
     offset: int,
 ) -> list[Mapping[str, Any]]:
     """Filter (all filters must match), sort, page: the hosted `-f/-s/-b/-o` and our forms."""
+    if not (filters or states or sort or offset) and limit is None:
+        return list(workflows)  # every one, in the API's order: nothing to compile or compare
     from datatailr import User
     from datatailr.core.query import compile_filter, parse_sort, sort_records
 
@@ -366,10 +368,11 @@ def ls_command(
         rows,
         empty=f"No workflows{filtered} in {env}.",
     )
-    legend = history_legend(
-        r.get("state") for wf in workflows for r in wf.get("recent_runs") or [])
-    if rows and out.rich and legend:
-        note(legend)
+    if rows and out.rich:
+        legend = history_legend(
+            r.get("state") for wf in workflows for r in wf.get("recent_runs") or [])
+        if legend:
+            note(legend)
 
 
 # ---------------------------------------------------------------- get
