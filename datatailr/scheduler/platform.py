@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from datatailr.config import Config, load_config
-from datatailr.store.blobs import BlobStore
 from datatailr.store.fastread import FastReader, NeedsFullStore
 
 if TYPE_CHECKING:
+    from datatailr.store.blobs import BlobStore
     from datatailr.store.metadata import MetadataStore
 
 __all__ = ["NeedsFullStore", "Platform", "current_platform", "make_private_home", "read_only"]
@@ -32,12 +32,13 @@ __all__ = ["NeedsFullStore", "Platform", "current_platform", "make_private_home"
 
 class Platform:
     def __init__(self, config: Config) -> None:
+        from datatailr.store.blobs import BlobStore
         from datatailr.store.metadata import open_metadata  # SQLAlchemy: only when needed
 
         self.config = config
         make_private_home(config.home)
         self.metadata: MetadataStore = open_metadata(config.db_url)
-        self.blobs = BlobStore(config.storage_url, namespace=self.metadata.store_id)
+        self.blobs: BlobStore = BlobStore(config.storage_url, namespace=self.metadata.store_id)
 
 
 class ReadOnlyPlatform:
@@ -49,7 +50,16 @@ class ReadOnlyPlatform:
         self.config = config
         self.metadata: Any = FastReader(config.db_url)  # first: a missing store is not made
         make_private_home(config.home)
-        self.blobs = BlobStore(config.storage_url, namespace=self.metadata.store_id)
+        self._blobs: BlobStore | None = None
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Made when first used (`dt job ls` reads no blob)."""
+        if self._blobs is None:
+            from datatailr.store.blobs import BlobStore
+
+            self._blobs = BlobStore(self.config.storage_url, namespace=self.metadata.store_id)
+        return self._blobs
 
     def close(self) -> None:
         self.metadata.close()
