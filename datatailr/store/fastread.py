@@ -237,7 +237,8 @@ class FastReader:
                           recent: int = 10) -> list[dict]:
         """``MetadataStore.workflow_overview``: the same three queries, one snapshot."""
         workflow_sql = (
-            f"SELECT {_columns(WORKFLOW_COLUMNS, 'w')}, v.job_version, v.task_count, v.schedule FROM workflows AS w"
+            f"SELECT {_columns(WORKFLOW_COLUMNS, 'w')}, v.job_version, v.task_count, v.schedule"
+            " FROM workflows AS w"
             " JOIN (SELECT workflow_id, max(job_version) AS job_version FROM versions"
             " GROUP BY workflow_id) AS n ON n.workflow_id = w.workflow_id"
             " JOIN versions AS v ON v.workflow_id = n.workflow_id"
@@ -246,10 +247,11 @@ class FastReader:
         # Per workflow, its runs from the recent-th newest run_id up, by the (workflow_id,
         # run_id) index; CROSS JOIN keeps the planner from scanning every run.
         recent_sql = (
-            f"SELECT {_columns(RUN_COLUMNS, 'r')} FROM workflows AS w CROSS JOIN runs AS r WHERE w.environment = ?"
-            " AND r.workflow_id = w.workflow_id AND r.run_id >= coalesce((SELECT n.run_id"
-            " FROM runs AS n WHERE n.workflow_id = w.workflow_id ORDER BY n.run_id DESC"
-            " LIMIT 1 OFFSET ?), 0) ORDER BY r.workflow_id, r.run_id DESC")
+            f"SELECT {_columns(RUN_COLUMNS, 'r')} FROM workflows AS w CROSS JOIN runs AS r"
+            " WHERE w.environment = ? AND r.workflow_id = w.workflow_id"
+            " AND r.run_id >= coalesce((SELECT n.run_id FROM runs AS n"
+            " WHERE n.workflow_id = w.workflow_id ORDER BY n.run_id DESC LIMIT 1 OFFSET ?), 0)"
+            " ORDER BY r.workflow_id, r.run_id DESC")
         since_sql = ("SELECT runs.workflow_id, runs.start_time FROM runs JOIN workflows"
                      " ON workflows.workflow_id = runs.workflow_id"
                      " WHERE workflows.environment = ? AND runs.start_time >= ?")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -102,37 +103,52 @@ def full_store_opened(home: Path) -> bool:
     return any(config.home == home.resolve() for _pid, config in platform._CURRENT)
 
 
-COMMANDS = [
-    ["job", "ls"], ["job", "ls", "--json"], ["job", "ls", "-e", "prod"],
-    ["job", "ls", "-e", "pre"], ["job", "ls", "-f", "state = failed"],
-    ["job", "ls", "-s", "-version +name", "-b", "2", "-o", "1"], ["job", "ls", "--filter", "sales"],
-    ["job", "ls", "--state", "none"], ["job", "ls", "-f", "create_time > 0", "--json"],
-    ["job", "runs", "daily_sales_report"], ["job", "runs", "daily_sales_report", "--json"],
-    ["job", "runs", "daily_sales_report", "-n", "3"], ["job", "runs", "daily_sales_report", "-n", "0"],
-    ["job", "runs", "daily_sales_report", "--state", "unknown"],
-    ["job", "runs", "daily_sales_report", "--since", "2h", "--until", "now"],
-    ["job", "runs", "daily_sales_report", "-f", "trigger = rerun", "-s", "+run_id"],
-    ["job", "runs", "daily_sales_report", "-i", "1"], ["job", "runs", "daily_sales_report", "-i", "1", "--json"],
-    ["job", "runs"], ["job", "runs", "--json", "-n", "0"], ["job", "runs", "-e", "prod"],
-    ["job", "runs", "Complex Pipeline"], ["job", "runs", "frame_report"],
-    ["job", "runs", "no_such_thing"], ["job", "runs", "daily_sales_report", "-i", "2"],
-    ["log", "read", "daily_sales_report"], ["log", "read", "daily_sales_report", "-i", "1"],
-    ["log", "read", "daily_sales_report", "-i", "1", "-t", "calculate_total", "-r"],
-    ["log", "read", "daily_sales_report", "-i", "1", "-c", "0", "--json"],
-    ["log", "read", "daily_sales_report", "-i", "1", "-l", "1"],
-    ["log", "read", "flaky_pipeline", "-r"], ["log", "read", "flaky_pipeline", "--json"],
-    ["log", "read", "daily_sales_report", "-i", "1", "-t", "nope"],
-    ["log", "read", "daily_sales_report", "-i", "99"], ["log", "read", "daily_sales_report", "-e", "prod"],
-    ["result", "get", "daily_sales_report", "-i", "1", "-t", "calculate_total"],
-    ["result", "get", "daily_sales_report", "-i", "1", "-t", "fetch_data", "--json"],
-    ["result", "get", "daily_sales_report", "-i", "1", "-c", "1"],
-    ["result", "get", "daily_sales_report", "-t", "calculate_total"],
-    ["result", "get", "flaky_pipeline", "-t", "calculate_total"],
-    ["result", "get", "flaky_pipeline", "-t", "explode", "--json"],
-    ["result", "get", "complex_pipeline", "-t", "add_one"],
-    ["result", "get", "daily_sales_report", "-i", "1", "-t", "nope"],
-    ["result", "get", "daily_sales_report", "-t", "calculate_total", "-e", "pre"],
-]
+COMMANDS = [shlex.split(line) for line in """
+job ls
+job ls --json
+job ls -e prod
+job ls -e pre
+job ls -f 'state = failed'
+job ls -s '-version +name' -b 2 -o 1
+job ls --filter sales
+job ls --state none
+job ls -f 'create_time > 0' --json
+job runs daily_sales_report
+job runs daily_sales_report --json
+job runs daily_sales_report -n 3
+job runs daily_sales_report -n 0
+job runs daily_sales_report --state unknown
+job runs daily_sales_report --since 2h --until now
+job runs daily_sales_report -f 'trigger = rerun' -s +run_id
+job runs daily_sales_report -i 1
+job runs daily_sales_report -i 1 --json
+job runs
+job runs --json -n 0
+job runs -e prod
+job runs 'Complex Pipeline'
+job runs frame_report
+job runs no_such_thing
+job runs daily_sales_report -i 2
+log read daily_sales_report
+log read daily_sales_report -i 1
+log read daily_sales_report -i 1 -t calculate_total -r
+log read daily_sales_report -i 1 -c 0 --json
+log read daily_sales_report -i 1 -l 1
+log read flaky_pipeline -r
+log read flaky_pipeline --json
+log read daily_sales_report -i 1 -t nope
+log read daily_sales_report -i 99
+log read daily_sales_report -e prod
+result get daily_sales_report -i 1 -t calculate_total
+result get daily_sales_report -i 1 -t fetch_data --json
+result get daily_sales_report -i 1 -c 1
+result get daily_sales_report -t calculate_total
+result get flaky_pipeline -t calculate_total
+result get flaky_pipeline -t explode --json
+result get complex_pipeline -t add_one
+result get daily_sales_report -i 1 -t nope
+result get daily_sales_report -t calculate_total -e pre
+""".strip().splitlines()]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) for a in COMMANDS])
