@@ -20,9 +20,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def reads_only(when: Callable[[dict[str, Any]], bool] | None = None) -> Callable[[F], F]:
     """A command that only reads (``when(params)`` says so, for a command that sometimes
     writes or follows): run on the read-only fast path, and once more on the full store if
-    that path raised ``NeedsFullStore``. The command reads everything before it prints, so
-    the first attempt has printed nothing when it hands over; the output is the full store's
-    byte for byte either way."""
+    that path raised ``NeedsFullStore``. Such a command must read everything before it
+    prints (each one does; tests/cli/test_cli_fastread.py hands each over, with a store to
+    migrate, and those that mark runs with a run to mark), so the first
+    attempt has printed nothing when it hands over; the output is the full store's byte for
+    byte either way."""
 
     def decorate(command: F) -> F:
         @functools.wraps(command)

@@ -681,18 +681,17 @@ def runs_command(
     if as_json:
         emit_json(runs)
         return
+    if limit and len(runs) == limit and not whole:  # read before anything is printed
+        total = sum(wf.count_runs(start_time=since, end_time=until, state=wanted)
+                    for wf in handles)
     out = Printer()
     columns = RUN_COLUMNS if name else [Column("workflow", no_wrap=True), *RUN_COLUMNS]
     rows = [run_row(r) if name else [r.get("workflow"), *run_row(r)] for r in runs]
     what = f"of {_api.display_name(handles[0])!r} " if name else ""
     out.table(columns, rows, empty=f"No runs {what}in {env} match.")
-    if limit and len(runs) == limit:
-        if not whole:
-            total = sum(wf.count_runs(start_time=since, end_time=until, state=wanted)
-                        for wf in handles)
-        if total > limit:
-            which = "first" if sort else "newest"
-            note(f"Showing the {which} {limit} of {total} runs (--limit N for more, 0 for all).")
+    if limit and len(runs) == limit and total > limit:
+        which = "first" if sort else "newest"
+        note(f"Showing the {which} {limit} of {total} runs (--limit N for more, 0 for all).")
 
 
 # ---------------------------------------------------------------- run / rerun / stop

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from datatailr.scheduler import platform
+from datatailr.store import fastread
 from tests.cli.conftest import dt
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,6 +191,29 @@ def test_the_store_shows_every_state(store):
     shown = json.loads(dt("job", "ls", "--json").stdout)
     assert [(w["name"], w["job_version"]) for w in shown] == [
         ("Complex Pipeline", 1), ("Daily Sales Report", 1), ("Flaky Pipeline", 1)]
+
+
+@pytest.mark.parametrize("args", [["job", "ls"], ["job", "runs", "daily_sales_report"],
+                                  ["log", "read", "daily_sales_report", "-i", "1"],
+                                  ["result", "get", "daily_sales_report", "-t", "fetch_data"]],
+                         ids=["job ls", "job runs", "log read", "result get"])
+def test_a_store_to_migrate_is_handed_to_the_full_store(store, tmp_path, args):
+    """An older schema: the fast reader refuses it, the full store migrates it and answers."""
+    home, _ids = store
+    a, b = tmp_path / "a" / "home", tmp_path / "b" / "home"
+    for copy in (a, b):
+        shutil.copytree(home, copy)
+        with sqlite3.connect(copy / "datatailr.db") as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                       (str(fastread.SCHEMA_VERSION - 1),))
+    fast, full = on(a, *args), on(b, *args, fast=False)
+    assert fast == full
+    assert fast[0] == 0 and fast[1]
+    assert full_store_opened(a)
+    for copy in (a, b):
+        with sqlite3.connect(f"file:{copy / 'datatailr.db'}?mode=ro", uri=True) as db:
+            assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                              ).fetchone() == (str(fastread.SCHEMA_VERSION),)
 
 
 # ---------------------------------------------------------------- a run nobody executes
