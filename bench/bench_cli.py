@@ -3,10 +3,16 @@
     .venv/bin/python bench/bench_cli.py [--repeat 5] [--rebuild]
 
 Each command runs as a whole new process (``dt job ls``, ``dt job runs NAME``, ``dt log read
-NAME``, ``dt result get NAME -t TASK``), rounds alternating with the floors measured in the same
-run: ``python -c pass`` and ``python -c "import datatailr"``; medians of ``--repeat``. Then, in
-one process, ``Workflow.runs()`` (the rows the CLI prints) beside the raw query of the same rows
+NAME``, ``dt result get NAME -t TASK``), on the read-only fast path (the default for a SQLite
+store) and on the full SQLAlchemy store (``DATATAILR_FAST_READ=0``, the path every command took
+before: the in-run baseline), rounds alternating with the floors measured in the same run:
+``python -c pass`` and ``python -c "import datatailr"``; medians of ``--repeat``. Then, in one
+process, ``Workflow.runs()`` (the rows the CLI prints) beside the raw query of the same rows
 with the standard library's sqlite3. The load average is printed beside the figures.
+
+The processes run with bytecode caches written and read (``PYTHONDONTWRITEBYTECODE`` is
+dropped from their environment), as an installed package has them: without, every process
+compiles the package's modules again (~50 ms here), on every path alike.
 
 The store is made once and cached under ``.work/bench_cli/``: one workflow is run for real,
 then its stored rows are copied (999 more workflows with their versions, 100,000 runs with their
@@ -34,9 +40,14 @@ N_RUNS = 100_000
 NAME = "bench-report"
 
 
-def env(tree: Path = ROOT) -> dict[str, str]:
-    return {**os.environ, "DATATAILR_HOME": str(HOME), "PYTHONPATH": str(tree),
-            "DATATAILR_JOB_ENVIRONMENT": "dev"}
+def env(tree: Path = ROOT, extra: dict[str, str] | None = None) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**base, "DATATAILR_HOME": str(HOME), "PYTHONPATH": str(tree),
+            "DATATAILR_JOB_ENVIRONMENT": "dev", **(extra or {})}
+
+
+#: The environment of the baseline: every read on the full (SQLAlchemy) store.
+FULL_STORE = {"DATATAILR_FAST_READ": "0"}
 
 
 SEED = '''
@@ -131,9 +142,10 @@ print(len(rows))
 """
 
 
-def whole_process(args: list[str], tree: Path = ROOT) -> float:
+def whole_process(args: list[str], tree: Path = ROOT, extra: dict[str, str] | None = None
+                  ) -> float:
     t0 = time.perf_counter()
-    out = subprocess.run(args, env=env(tree), cwd=CACHE, capture_output=True, text=True)
+    out = subprocess.run(args, env=env(tree, extra), cwd=CACHE, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed: {out.stderr.strip()}")
@@ -186,32 +198,40 @@ def in_process_rows(repeat: int) -> None:
           f"query (target <= 1.3x)")
 
     from datatailr.scheduler.batch import list_workflows
+    from datatailr.scheduler.platform import read_only
 
     meta = current_platform().metadata
     since = time.time() - 7 * 86400
-    overview: dict[str, list[float]] = {"per workflow": [], "overview": []}
+    overview: dict[str, list[float]] = {"full": [], "fast": [], "overview": []}
     for _ in range(max(1, repeat // 2)):
         t0 = time.perf_counter()
         listed = list_workflows("dev")
-        overview["per workflow"].append(time.perf_counter() - t0)
+        overview["full"].append(time.perf_counter() - t0)
+        with read_only():
+            t0 = time.perf_counter()
+            fast = list_workflows("dev")
+            overview["fast"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         seen = meta.workflow_overview("dev", since)
         overview["overview"].append(time.perf_counter() - t0)
-    assert [w["slug"] for w in listed] == [w["slug"] for w in seen]
-    per_s, one_s = min(overview["per workflow"]), min(overview["overview"])
+    assert [w["slug"] for w in listed] == [w["slug"] for w in seen] == [w["slug"] for w in fast]
+    full_s, fast_s, one_s = (min(overview[k]) for k in ("full", "fast", "overview"))
     print(f"\nthe environment overview of {len(seen):,} workflows (dt job ls), in one process:")
-    print(f"  {'list_workflows(): 3 queries per workflow':<44} {per_s * 1000:8.1f} ms   baseline")
+    print(f"  {'list_workflows(), full store':<44} {full_s * 1000:8.1f} ms   baseline")
+    print(f"  {'list_workflows(), read_only() (sqlite3)':<44} {fast_s * 1000:8.1f} ms   "
+          f"{full_s / fast_s:.1f}x faster")
     print(f"  {'MetadataStore.workflow_overview(): 3 queries':<44} {one_s * 1000:8.1f} ms   "
-          f"{per_s / one_s:.1f}x faster (the rows only; list_workflows does not call it yet)")
+          f"(its rows only)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--compare", type=Path, default=None, metavar="TREE",
+    parser.add_argument("--compare", type=Path, action="append", default=[], metavar="TREE",
                         help="also time every dt command with the package from this source tree "
-                        "(e.g. an older commit's `git archive`), alternating round by round")
+                        "(e.g. an older commit's `git archive`), alternating round by round; "
+                        "repeatable")
     parser.add_argument("--no-rows", action="store_true", help="skip the in-process rows figure")
     parser.add_argument("--rows-only", action="store_true", help="only the in-process figures")
     opts = parser.parse_args()
@@ -222,36 +242,43 @@ def main() -> None:
         build()
     py = sys.executable
     dt = [py, "-m", "datatailr.cli"]
-    cases = {
-        "python -c pass": [py, "-c", "pass"],
-        "python -c 'import datatailr'": [py, "-c", "import datatailr"],
-        "dt --help": [*dt, "--help"],
+    commands = {
         "dt job ls": [*dt, "job", "ls"],
         f"dt job runs {NAME}": [*dt, "job", "runs", NAME],
         f"dt log read {NAME}": [*dt, "log", "read", NAME],
         f"dt result get {NAME} -t total": [*dt, "result", "get", NAME, "-t", "total"],
-        # the floor of `dt job runs`: the same page of rows by the standard library's sqlite3
-        "python + sqlite3: runs page (the floor)": [py, "-c", FLOOR_QUERY],
-        "python -c 'import sqlalchemy'": [py, "-c", "import sqlalchemy"],
     }
-    runs = [(label, args, ROOT) for label, args in cases.items()]
-    if opts.compare:
-        runs += [(f"  before ({opts.compare.name}): {label[3:]}", args, opts.compare.resolve())
-                 for label, args in cases.items() if label.startswith("dt ")]
-    for _label, args, tree in runs:  # warm the page cache and the .pyc files once
-        whole_process(args, tree)
-    times: dict[str, list[float]] = {label: [] for label, _a, _t in runs}
+    cases: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "python -c pass": ([py, "-c", "pass"], None),
+        "python -c 'import datatailr'": ([py, "-c", "import datatailr"], None),
+        "dt --help": ([*dt, "--help"], None),
+    }
+    for label, args in commands.items():
+        cases[label] = (args, None)
+        cases[f"  full store: {label[3:]}"] = (args, FULL_STORE)
+    # the floor of `dt job runs`: the same page of rows by the standard library's sqlite3
+    cases["python + sqlite3: runs page (the floor)"] = ([py, "-c", FLOOR_QUERY], None)
+    cases["python -c 'import sqlalchemy'"] = ([py, "-c", "import sqlalchemy"], None)
+    runs = [(label, args, ROOT, extra) for label, (args, extra) in cases.items()]
+    for tree in opts.compare:
+        runs += [(f"  {tree.name}: {label[3:]}", args, tree.resolve(), None)
+                 for label, args in commands.items()]
+    for _label, args, tree, extra in runs:  # warm the page cache and the .pyc files once
+        whole_process(args, tree, extra)
+    times: dict[str, list[float]] = {label: [] for label, _a, _t, _e in runs}
     for _ in range(opts.repeat):
-        for label, args, tree in runs:
-            times[label].append(whole_process(args, tree))
+        for label, args, tree, extra in runs:
+            times[label].append(whole_process(args, tree, extra))
     load = os.getloadavg()
     print(f"\nwhole processes, cold interpreter, median of {opts.repeat} "
           f"(load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, {os.cpu_count()} cores):")
     floor = statistics.median(times["python -c pass"])
     for label, ts in times.items():
         med = statistics.median(ts)
-        target = ("  target <= 200 ms" if label.startswith("dt ") and label != "dt --help"
-                  else "")
+        target = "  target <= 200 ms" if label in commands else ""
+        if label.startswith("  full store: "):
+            fast = statistics.median(times["dt " + label[len("  full store: "):]])
+            target = f"  {med / fast:.1f}x the fast path"
         print(f"  {label:<44} {med * 1000:8.1f} ms   min {min(ts) * 1000:6.1f}   "
               f"+{(med - floor) * 1000:6.1f} over python -c pass{target}")
     if not opts.no_rows:

@@ -1,13 +1,48 @@
 """The public API as the commands reach it: imported on first use, never at ``dt --help``.
 
-Lookups only (a workflow by name or by run id, the latest run); no platform logic.
+Lookups only (a workflow by name or by run id, the latest run), and ``reads_only``: the
+commands that only look run on the platform's read-only fast path (a plain SQLite store read
+with the standard library, SQLAlchemy never imported) and, when that path cannot answer (a
+migration, a run to mark ``unknown``, PostgreSQL), again on the full store; no platform logic.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from datatailr.cli._options import CliError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_only(when: Callable[[dict[str, Any]], bool] | None = None) -> Callable[[F], F]:
+    """A command that only reads (``when(params)`` says so, for a command that sometimes
+    writes or follows): run on the read-only fast path, and once more on the full store if
+    that path raised ``NeedsFullStore``. Such a command must read everything before it
+    prints (each one does; tests/cli/test_cli_fastread.py hands each over, with a store to
+    migrate, and those that mark runs with a run to mark), so the first
+    attempt has printed nothing when it hands over; the output is the full store's byte for
+    byte either way."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def run(*args: Any, **params: Any) -> Any:
+            if when is not None and not when(params):
+                return command(*args, **params)
+            from datatailr.scheduler.platform import NeedsFullStore, read_only
+
+            try:
+                with read_only():
+                    return command(*args, **params)
+            except NeedsFullStore:
+                pass
+            return command(*args, **params)
+
+        return run  # type: ignore[return-value]
+
+    return decorate
 
 
 def batch() -> Any:

@@ -174,6 +174,8 @@ def select_jobs(
     offset: int,
 ) -> list[Mapping[str, Any]]:
     """Filter (all filters must match), sort, page: the hosted `-f/-s/-b/-o` and our forms."""
+    if not (filters or states or sort or offset) and limit is None:
+        return list(workflows)  # every one, in the API's order: nothing to compile or compare
     from datatailr import User
     from datatailr.core.query import compile_filter, parse_sort, sort_records
 
@@ -296,6 +298,7 @@ def _filter_predicate(filters: Sequence[str], states: Sequence[str]):
 )
 @click.option("--pretty", is_flag=True, help="With --json: indented JSON (it always is).")
 @common_options
+@_api.reads_only()
 def ls_command(
     filters: tuple[str, ...],
     states: tuple[str, ...],
@@ -365,10 +368,11 @@ def ls_command(
         rows,
         empty=f"No workflows{filtered} in {env}.",
     )
-    legend = history_legend(
-        r.get("state") for wf in workflows for r in wf.get("recent_runs") or [])
-    if rows and out.rich and legend:
-        note(legend)
+    if rows and out.rich:
+        legend = history_legend(
+            r.get("state") for wf in workflows for r in wf.get("recent_runs") or [])
+        if legend:
+            note(legend)
 
 
 # ---------------------------------------------------------------- get
@@ -617,6 +621,7 @@ def run_record(run: Mapping[str, Any]) -> dict[str, Any]:
     help="Show this run's tasks instead: state, attempts, duration, peak memory, CPU, host.",
 )
 @common_options
+@_api.reads_only()
 def runs_command(
     name: str | None,
     since: datetime | None,
@@ -676,18 +681,17 @@ def runs_command(
     if as_json:
         emit_json(runs)
         return
+    if limit and len(runs) == limit and not whole:  # read before anything is printed
+        total = sum(wf.count_runs(start_time=since, end_time=until, state=wanted)
+                    for wf in handles)
     out = Printer()
     columns = RUN_COLUMNS if name else [Column("workflow", no_wrap=True), *RUN_COLUMNS]
     rows = [run_row(r) if name else [r.get("workflow"), *run_row(r)] for r in runs]
     what = f"of {_api.display_name(handles[0])!r} " if name else ""
     out.table(columns, rows, empty=f"No runs {what}in {env} match.")
-    if limit and len(runs) == limit:
-        if not whole:
-            total = sum(wf.count_runs(start_time=since, end_time=until, state=wanted)
-                        for wf in handles)
-        if total > limit:
-            which = "first" if sort else "newest"
-            note(f"Showing the {which} {limit} of {total} runs (--limit N for more, 0 for all).")
+    if limit and len(runs) == limit and total > limit:
+        which = "first" if sort else "newest"
+        note(f"Showing the {which} {limit} of {total} runs (--limit N for more, 0 for all).")
 
 
 # ---------------------------------------------------------------- run / rerun / stop

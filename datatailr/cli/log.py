@@ -106,6 +106,7 @@ def _task_info(
     help="With --follow: how often to look for new output.",
 )
 @common_options
+@_api.reads_only(when=lambda params: not params["follow"])
 def read_command(
     name: str,
     run_id: int | None,

@@ -74,6 +74,7 @@ def _is_dataframe(value: Any) -> bool:
     help="Write the value to this file as a pickle instead of printing it.",
 )
 @common_options
+@_api.reads_only()
 def get_command(
     name: str,
     run_id: int | None,

@@ -1056,22 +1056,29 @@ class InstantRunHandle:
 
 
 def list_workflows(environment: Environment | str | None = None) -> list[dict]:
-    """Every workflow of an environment with its latest version, schedule and recent runs."""
+    """Every workflow of an environment with its latest version, schedule and recent runs.
+
+    The runs of the whole environment in the three queries of
+    ``MetadataStore.workflow_overview``; the latest version of each workflow from its list of
+    versions (no definitions read), because the overview's newest version may be a removed
+    one (``remove(version=N)`` rolls back to the version before)."""
     env = resolve_environment(environment)
-    platform = _platform()
-    meta = platform.metadata
+    meta = _platform().metadata
     now = time.time()
     day0 = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0,
                                                              microsecond=0).timestamp() - 6 * 86400
     out = []
-    for row in meta.list_workflows(env.value):
-        version = meta.latest_version(row["workflow_id"])
-        if version is None:
+    for row in meta.workflow_overview(env.value, day0, recent=10):
+        if row["removed_at"] is not None:
             continue
+        kept = [v for v in meta.list_versions(row["workflow_id"]) if v["removed_at"] is None]
+        if not kept:
+            continue
+        version = kept[-1]
         schedule = Schedule.parse(version["schedule"]) if version["schedule"] else None
-        recent = [_run_dict(r, row) for r in meta.list_runs(row["workflow_id"], limit=10)]
+        recent = [_run_dict(r, row) for r in row["recent_runs"]]
         activity = [[0] * 24 for _ in range(7)]
-        for started in meta.runs_started_since(row["workflow_id"], day0):
+        for started in row["started_since"]:
             day = int((started - day0) // 86400)
             if 0 <= day < 7:
                 activity[day][datetime.fromtimestamp(started, timezone.utc).hour] += 1
