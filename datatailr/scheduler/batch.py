@@ -84,6 +84,8 @@ def _reconcile(rows: list[dict]) -> None:
     stale (its machine, wherever it is, stopped recording it). Nothing stays running after its
     process ends, whether or not an agent is there to notice. The row is fixed in the store
     when that is possible at once; the read never waits for it."""
+    if not any(row.get("state") == "running" for row in rows):
+        return  # nothing to look at: no imports (a cold `dt` read stays off SQLAlchemy)
     import os
     import socket
 
@@ -1058,10 +1060,9 @@ class InstantRunHandle:
 def list_workflows(environment: Environment | str | None = None) -> list[dict]:
     """Every workflow of an environment with its latest version, schedule and recent runs.
 
-    The runs of the whole environment in the three queries of
-    ``MetadataStore.workflow_overview``; the latest version of each workflow from its list of
-    versions (no definitions read), because the overview's newest version may be a removed
-    one (``remove(version=N)`` rolls back to the version before)."""
+    The whole environment in the three queries of ``MetadataStore.workflow_overview``, which
+    leaves out removed workflows and takes each one's newest version that is not removed
+    (``remove(version=N)`` rolls back to the version before)."""
     env = resolve_environment(environment)
     meta = _platform().metadata
     now = time.time()
@@ -1069,12 +1070,7 @@ def list_workflows(environment: Environment | str | None = None) -> list[dict]:
                                                              microsecond=0).timestamp() - 6 * 86400
     out = []
     for row in meta.workflow_overview(env.value, day0, recent=10):
-        if row["removed_at"] is not None:
-            continue
-        kept = [v for v in meta.list_versions(row["workflow_id"]) if v["removed_at"] is None]
-        if not kept:
-            continue
-        version = kept[-1]
+        version = row["version"]
         schedule = Schedule.parse(version["schedule"]) if version["schedule"] else None
         recent = [_run_dict(r, row) for r in row["recent_runs"]]
         activity = [[0] * 24 for _ in range(7)]

@@ -32,8 +32,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +86,8 @@ def health_check(url: str, timeout: float = 1.0) -> str:
     """GET ``<url>health`` (the hosted convention: a /health route answering OK); a job
     without one is judged by ``<url>`` itself. "healthy" (2xx/3xx), "unhealthy" (an HTTP error
     status) or "unreachable" (nothing answers)."""
+    import urllib.error
+    import urllib.request
 
     def status(path: str) -> int | None:
         try:
@@ -449,9 +449,9 @@ class Supervisor:
         definition = version["definition"]
         framework = definition.get("framework")
         if job["job_type"] == "app":
-            from datatailr.scheduler.job import FRAMEWORKS
-
             import importlib.util
+
+            from datatailr.scheduler.job import FRAMEWORKS
 
             needed = FRAMEWORKS.get(framework or "", (framework or "",))
             missing = [m for m in needed if importlib.util.find_spec(m) is None]

@@ -25,7 +25,7 @@ from typing import Any
 
 #: The schema this reader reads; ``MetadataStore`` migrates to the same number (a test holds
 #: the two equal).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 WORKFLOW_COLUMNS = ("workflow_id", "slug", "environment", "name", "created_at", "job_type",
                     "removed_at")
@@ -240,21 +240,23 @@ class FastReader:
             f"SELECT {_columns(WORKFLOW_COLUMNS, 'w')}, v.job_version, v.task_count, v.schedule"
             " FROM workflows AS w"
             " JOIN (SELECT workflow_id, max(job_version) AS job_version FROM versions"
+            " WHERE removed_at IS NULL"
             " GROUP BY workflow_id) AS n ON n.workflow_id = w.workflow_id"
             " JOIN versions AS v ON v.workflow_id = n.workflow_id"
             " AND v.job_version = n.job_version"
-            " WHERE w.environment = ? ORDER BY w.slug")
+            " WHERE w.environment = ? AND w.removed_at IS NULL ORDER BY w.slug")
         # Per workflow, its runs from the recent-th newest run_id up, by the (workflow_id,
         # run_id) index; CROSS JOIN keeps the planner from scanning every run.
         recent_sql = (
             f"SELECT {_columns(RUN_COLUMNS, 'r')} FROM workflows AS w CROSS JOIN runs AS r"
-            " WHERE w.environment = ? AND r.workflow_id = w.workflow_id"
+            " WHERE w.environment = ? AND w.removed_at IS NULL AND r.workflow_id = w.workflow_id"
             " AND r.run_id >= coalesce((SELECT n.run_id FROM runs AS n"
             " WHERE n.workflow_id = w.workflow_id ORDER BY n.run_id DESC LIMIT 1 OFFSET ?), 0)"
             " ORDER BY r.workflow_id, r.run_id DESC")
         since_sql = ("SELECT runs.workflow_id, runs.start_time FROM runs JOIN workflows"
                      " ON workflows.workflow_id = runs.workflow_id"
-                     " WHERE workflows.environment = ? AND runs.start_time >= ?")
+                     " WHERE workflows.environment = ? AND workflows.removed_at IS NULL"
+                     " AND runs.start_time >= ?")
         with self._snapshot():
             rows = self._query(workflow_sql, (environment,))
             by_id: dict[int, list[dict]] = {}

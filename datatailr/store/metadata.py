@@ -35,8 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from datatailr.errors import InvalidArgumentError, StorageError, StoreUnavailableError
-
-SCHEMA_VERSION = 4
+from datatailr.store.fastread import SCHEMA_VERSION  # one number, read by both stores
 
 md = sa.MetaData()
 
@@ -899,12 +898,14 @@ class MetadataStore:
                           recent: int = 10) -> list[dict]:
         """What an environment overview (``list_workflows``, ``dt job ls``) reads, in three
         queries instead of three per workflow: every workflow of ``environment`` that has a
-        version, by slug, with ``version`` (its newest: ``job_version``, ``task_count``,
+        version and is not removed, by slug, with ``version`` (its newest version that is not
+        removed: ``job_version``, ``task_count``,
         ``schedule``), ``recent_runs`` (its newest ``recent`` runs, as ``list_runs(limit=
         recent)`` gives them) and ``started_since`` (the start times of its runs started at or
         after ``since``, as ``runs_started_since``). Read-only; one read transaction."""
         newest = (sa.select(versions.c.workflow_id,
                             sa.func.max(versions.c.job_version).label("job_version"))
+                  .where(versions.c.removed_at.is_(None))
                   .group_by(versions.c.workflow_id).subquery())
         query = (
             sa.select(workflows, versions.c.job_version, versions.c.task_count,
@@ -912,13 +913,14 @@ class MetadataStore:
             .join(newest, newest.c.workflow_id == workflows.c.workflow_id)
             .join(versions, sa.and_(versions.c.workflow_id == newest.c.workflow_id,
                                     versions.c.job_version == newest.c.job_version))
-            .where(workflows.c.environment == environment)
+            .where(workflows.c.environment == environment, workflows.c.removed_at.is_(None))
             .order_by(workflows.c.slug)
         )
         since_query = (
             sa.select(runs.c.workflow_id, runs.c.start_time)
             .join(workflows, workflows.c.workflow_id == runs.c.workflow_id)
-            .where(workflows.c.environment == environment, runs.c.start_time >= since)
+            .where(workflows.c.environment == environment, workflows.c.removed_at.is_(None),
+                   runs.c.start_time >= since)
         )
         with self.read() as conn:
             rows = conn.execute(query).all()
@@ -931,7 +933,8 @@ class MetadataStore:
                 columns = ", ".join(f"r.{q(c.name)}" for c in RUN_COLUMNS)
                 recent_sql = sa.text(
                     f"SELECT {columns} FROM workflows AS w CROSS JOIN runs AS r "
-                    f"WHERE w.environment = :environment AND r.workflow_id = w.workflow_id "
+                    f"WHERE w.environment = :environment AND w.removed_at IS NULL "
+                    f"AND r.workflow_id = w.workflow_id "
                     f"AND r.run_id >= coalesce((SELECT n.run_id FROM runs AS n "
                     f"WHERE n.workflow_id = w.workflow_id ORDER BY n.run_id DESC "
                     f"LIMIT 1 OFFSET :skip), 0) ORDER BY r.workflow_id, r.run_id DESC"

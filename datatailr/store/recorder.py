@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from datatailr.core.events import (
     RunEvent,
@@ -26,7 +27,9 @@ from datatailr.core.events import (
     TaskStarted,
 )
 from datatailr.errors import StorageError, StoreUnavailableError
-from datatailr.store.metadata import MetadataStore, retry_seconds
+
+if TYPE_CHECKING:  # the store's module (and SQLAlchemy) only when a run is recorded
+    from datatailr.store.metadata import MetadataStore
 
 #: How often a run in flight writes its heartbeat.
 HEARTBEAT_SECONDS = 10.0
@@ -119,6 +122,8 @@ class Recorder:
         return True
 
     def _failed(self, why: str) -> None:
+        from datatailr.store.metadata import retry_seconds
+
         now = time.monotonic()
         if self.failing_since is None:
             self.failing_since = now
@@ -131,6 +136,8 @@ class Recorder:
             self._give_up()
 
     def _give_up(self) -> None:
+        from datatailr.store.metadata import retry_seconds
+
         self.gave_up = True
         print(f"datatailr: run {self.run_id}: the store stayed unwritable for "
               f"{retry_seconds():g} s ({self.failure}); its record stops here and the run will "

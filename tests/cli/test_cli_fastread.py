@@ -337,9 +337,6 @@ def test_job_ls_imports_neither_sqlalchemy_nor_rich(every_state):
     assert heavy_modules_after(["job", "ls"], home) == []
 
 
-@pytest.mark.xfail(strict=True, reason="Workflow.runs() and Workflow._run() call batch._reconcile,"
-                   " which imports datatailr.store.recorder (and so SQLAlchemy) before it looks "
-                   "for a running run: batch.py and recorder.py are the lead's to change")
 @pytest.mark.parametrize("argv", [
     ["job", "runs", "daily_sales_report"],
     ["log", "read", "daily_sales_report", "-i", "1"],

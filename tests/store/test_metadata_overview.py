@@ -61,3 +61,22 @@ def test_the_overview_is_what_the_per_workflow_queries_give(tmp_path):
                                  "schedule": {"cron": "0 * * * *"}}
     assert [r["run_id"] for r in dev[0]["recent_runs"]][:3] == [24, 22, 20]
     assert meta.workflow_overview("prod", 0.0) == []  # a-flow in prod has no version
+
+
+def test_removed_workflows_and_versions_are_left_out(tmp_path):
+    import time
+
+    from datatailr.store.metadata import versions, workflows
+
+    meta, base = seeded(tmp_path)
+    ids = {w["slug"]: w["workflow_id"] for w in meta.list_workflows("dev")}
+    with meta.write() as conn:  # `dt job rm b-flow -v 2` and `dt job rm never-ran`
+        conn.execute(versions.update().where(versions.c.workflow_id == ids["b-flow"],
+                                             versions.c.job_version == 2)
+                     .values(removed_at=time.time()))
+        conn.execute(workflows.update().where(workflows.c.workflow_id == ids["never-ran"])
+                     .values(removed_at=time.time()))
+    dev = meta.workflow_overview("dev", base + 3600 * 10)
+    assert [(w["slug"], w["version"]) for w in dev] == [
+        ("a-flow", {"job_version": 1, "task_count": 3, "schedule": None}),
+        ("b-flow", {"job_version": 1, "task_count": 3, "schedule": None})]
