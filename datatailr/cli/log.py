@@ -84,6 +84,15 @@ def _task_info(
 )
 @click.option("--stderr", "-r", is_flag=True, help="Read stderr instead of stdout.")
 @click.option(
+    "--attempt",
+    "-a",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="With --task or --child-num: only attempt N of a retried task (default: every "
+    "attempt, oldest first).",
+)
+@click.option(
     "--lines",
     "-l",
     type=click.IntRange(min=1),
@@ -113,6 +122,7 @@ def read_command(
     task_name: str | None,
     task_id: int | None,
     stderr: bool,
+    attempt: int | None,
     lines: int,
     follow: bool,
     interval: float,
@@ -127,11 +137,15 @@ def read_command(
       dt log read daily_sales_report
       dt log read daily_sales_report --run-id 42 --task fetch_data
       dt log read daily_sales_report -i 42 -c 0 -r -l 50
+      dt log read daily_sales_report -i 42 --task fetch_data --attempt 2
       dt log read daily_sales_report --task calculate_total --follow
       dt log read daily_sales_report --json
     """
     if task_name is not None and task_id is not None:
         raise click.UsageError("--task and --child-num each pick a task: give one of them.")
+    if attempt is not None and (task_name is None and task_id is None or follow):
+        raise click.UsageError("--attempt reads one attempt of one task: give --task (or "
+                               "--child-num), and no --follow.")
     wf = _api.open_workflow(name, env)
     if run_id is None:
         run_id = _api.latest_run_id(wf)
@@ -139,7 +153,8 @@ def read_command(
     single = task_name is not None or task_id is not None
     if single:
         # Ask the API first: its error names the valid tasks when this one does not exist.
-        wf.logs(run_id, task_name=task_name, stderr=stderr, lines=1, task_id=task_id)
+        wf.logs(run_id, task_name=task_name, stderr=stderr, lines=1, task_id=task_id,
+                attempt=attempt)
         info = _task_info(details, task_name, task_id)
         targets = [info or {"id": task_id, "name": task_name, "state": None}]
     else:
@@ -159,7 +174,7 @@ def read_command(
 
     entries: list[dict[str, Any]] = []
     for task in targets:
-        text = _read(wf, run_id, task, stderr, lines)
+        text = _read(wf, run_id, task, stderr, lines, attempt)
         entries.append(
             {
                 "task_id": task.get("id"),
@@ -198,10 +213,12 @@ def read_command(
         note(f"No {stream} output from any task in run {run_id}{hint}.")
 
 
-def _read(wf: Any, run_id: int, task: Mapping[str, Any], stderr: bool, lines: int) -> str:
+def _read(wf: Any, run_id: int, task: Mapping[str, Any], stderr: bool, lines: int,
+          attempt: int | None = None) -> str:
     if task.get("id") is not None:
-        return wf.logs(run_id, stderr=stderr, lines=lines, task_id=task["id"])
-    return wf.logs(run_id, task_name=task.get("name"), stderr=stderr, lines=lines)
+        return wf.logs(run_id, stderr=stderr, lines=lines, task_id=task["id"], attempt=attempt)
+    return wf.logs(run_id, task_name=task.get("name"), stderr=stderr, lines=lines,
+                   attempt=attempt)
 
 
 def _header(entry: Mapping[str, Any], styled: bool) -> str:

@@ -413,3 +413,21 @@ def test_job_rerun_with_the_latest_version(tmp_path: Path):
     assert (
         dt_json("job", "get", "daily_sales_report", "--version", "latest")["job_version"] == latest
     )
+
+
+def test_log_read_attempt_reads_one_attempt_of_a_retried_task(tmp_path: Path):
+    from tests.fixtures import failing_workflows
+
+    run = failing_workflows.flaky(str(tmp_path), local_run=True, progress=False)
+    name = "flaky_on_first_attempt"
+    args = ("log", "read", "flaky", "-i", str(run.run_id), "-t", name)
+    assert dt(*args).stdout == "trying, the marker is missing\ntrying, the marker is there\n"
+    assert dt(*args, "--attempt", "2").stdout == "trying, the marker is there\n"
+    assert dt(*args, "-a", "1", "-r").stdout.startswith("first attempt fails\n")
+    assert dt_error(*args, "--attempt", "3") == (
+        f"Error: attempt=3: task {name!r} of run {run.run_id} made 2 attempts; give attempt=1 "
+        f"to 2, or none for all of them.")
+    usage = dt("log", "read", "flaky", "--attempt", "2")
+    assert (usage.exit_code, usage.stderr.splitlines()[-1]) == (
+        2, "Error: --attempt reads one attempt of one task: give --task (or --child-num), and "
+           "no --follow.")
