@@ -32,17 +32,47 @@ CONTEXT_VARIABLES = ("DATATAILR_JOB_NAME", "DATATAILR_JOB_ENVIRONMENT", "DATATAI
                      "DATATAILR_BATCH_RUN_ID", "DATATAILR_JOB_TYPE", "DATATAILR_USER")
 
 
+#: the credentials each kind of store reads from the environment (by URL scheme): a
+#: deployed run keeps the agent's for the storage and database it uses, and only those
+STORE_CREDENTIALS = {
+    "s3": ("AWS_",), "s3a": ("AWS_",),
+    "gs": ("GOOGLE_", "GCS_", "CLOUDSDK_"), "gcs": ("GOOGLE_", "GCS_", "CLOUDSDK_"),
+    "abfs": ("AZURE_",), "abfss": ("AZURE_",), "az": ("AZURE_",),
+    "postgresql": ("PG",), "postgres": ("PG",),
+}
+
+
+def _credential_prefixes(*urls: str | None) -> tuple[str, ...]:
+    prefixes: list[str] = []
+    for url in urls:
+        scheme = (url or "").split("://", 1)[0].split("+", 1)[0].lower() if "://" in (
+            url or "") else ""
+        prefixes.extend(STORE_CREDENTIALS.get(scheme, ()))
+    return tuple(prefixes)
+
+
 def run_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The clean base a deployed run starts from: BASE_VARIABLES, LC_*, and the platform's
-    DATATAILR_* settings of ``environ`` (default: this process's). Never anything else of
-    the shell that started the agent."""
+    """The clean base a deployed run starts from: BASE_VARIABLES, LC_*, the platform's
+    DATATAILR_* settings of ``environ`` (default: this process's), and the credentials its
+    storage and database need (AWS_* for an s3:// storage, PG* for PostgreSQL ...: see
+    STORE_CREDENTIALS). Never anything else of the shell that started the agent."""
+    own = environ is None
     environ = dict(os.environ if environ is None else environ)
+    if own:
+        from datatailr.config import load_config
+
+        config = load_config()
+        urls: tuple[str | None, ...] = (config.storage_url, config.db_url)
+    else:
+        urls = (environ.get("DATATAILR_STORAGE_URL"), environ.get("DATATAILR_DB_URL"))
+    credentials = _credential_prefixes(*urls)
     out = {}
     for key, value in environ.items():
         if key in BASE_VARIABLES or key.startswith("LC_") or (
                 key.startswith("DATATAILR_") and key not in CONTEXT_VARIABLES
                 and not key.startswith("DATATAILR_BATCH_ARG_")
-                and key not in (LOCAL_FLAG, IN_ENV_FLAG)):
+                and key not in (LOCAL_FLAG, IN_ENV_FLAG)) or (
+                credentials and key.startswith(credentials)):
             out[key] = value
     return out
 

@@ -150,3 +150,76 @@ def test_the_recipe_on_one_machine(home, recipe_cluster, postgres_database, s3_u
 
     stored = s3fs.S3FileSystem().find(f"{S3_BUCKET}/{s3_url.split('/')[-1]}/results")
     assert len([p for p in stored if p.endswith(".pkl")]) == 8
+
+
+DEPLOYS = '''
+import socket
+from datatailr import task, workflow
+
+@task()
+def where():
+    import time
+    time.sleep(0.2)
+    return socket.gethostname()
+
+@workflow(name="team check")
+def check():
+    for i in range(4):
+        where().alias(f"where_{i}")
+
+for _ in range(6):
+    check()
+'''
+
+
+def test_two_agents_share_the_teams_deploys_on_the_cluster(tmp_path, recipe_cluster,
+                                                          postgres_database, s3_url,
+                                                          monkeypatch):
+    """Step 5's agents: two of them (two homes, as on two machines) serve one queue; six
+    deploys from a third home each run once, on the cluster's workers, results on S3."""
+    address, _dashboard = recipe_cluster
+    settings = {"DATATAILR_EXECUTOR": "dask://" + address.split("://")[1],
+                "DATATAILR_DB_URL": postgres_database, "DATATAILR_STORAGE_URL": s3_url}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DATATAILR_")}
+    base.update(settings, PYTHONPATH=str(ROOT))
+    agents = [subprocess.Popen([sys.executable, "-m", "datatailr.scheduler.agent"],
+                               stdout=open(tmp_path / f"agent-{i}.log", "wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**base, "DATATAILR_HOME": str(tmp_path / f"machine-{i}")})
+              for i in (1, 2)]
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DATATAILR_HOME", str(tmp_path / "laptop"))
+    try:
+        from datatailr import Workflow
+        from datatailr.scheduler import agent as agent_mod
+        from datatailr.scheduler.platform import current_platform
+
+        _wait_for(lambda: len(agent_mod.live_agents()) == 2, "both agents registered", 60)
+        script = tmp_path / "deploys.py"
+        script.write_text(DEPLOYS)
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path,
+                              env={**base, "DATATAILR_HOME": str(tmp_path / "laptop")})
+        assert done.returncode == 0, done.stderr
+        assert agent_mod.running_queues() == []  # the deploys started no agent of their own
+        wf = Workflow("team check")
+        _wait_for(lambda: [r["state"] for r in wf.runs(refresh=True)] == ["completed"] * 6,
+                  "six completed runs", 240)
+        meta = current_platform().metadata
+        owners = [meta.get_run(r["run_id"])["claimed_by"] for r in wf.runs()]
+        pids = {f"{a['host']}:{a['pid']}" for a in agent_mod.live_agents()}
+        assert len(owners) == 6 and set(owners) <= pids
+        workers = {t["worker"] for r in wf.runs()
+                   for t in wf.run_details(r["run_id"])["tasks"]}
+        assert len(workers) >= 1 and all(w and w.startswith("tcp://127.0.0.1:") for w in workers)
+        import socket
+
+        assert {wf.result(r["run_id"], f"where_{i}") for r in wf.runs() for i in range(4)} == {
+            socket.gethostname()}
+    finally:
+        for agent in agents:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(agent.pid, signal.SIGTERM)
+        for agent in agents:
+            agent.wait(30)

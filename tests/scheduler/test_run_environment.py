@@ -74,3 +74,19 @@ def test_the_clean_base_keeps_system_and_platform_settings_only():
     assert run_environment(environ) == {
         "PATH": "/bin", "HOME": "/h", "USER": "u", "LANG": "C.UTF-8", "LC_TIME": "C",
         "TZ": "UTC", "DATATAILR_HOME": "/d", "DATATAILR_DB_URL": "sqlite://"}
+
+
+def test_a_run_keeps_the_credentials_of_the_store_it_uses_and_no_others():
+    environ = {"PATH": "/bin", "DATATAILR_STORAGE_URL": "s3://team/dt",
+               "DATATAILR_DB_URL": "postgresql://db/dt", "AWS_ACCESS_KEY_ID": "k",
+               "AWS_SECRET_ACCESS_KEY": "s", "PGPASSWORD": "p", "AZURE_STORAGE_KEY": "a",
+               "GOOGLE_APPLICATION_CREDENTIALS": "/g.json", "SECRET_TOKEN": "x"}
+    assert run_environment(environ) == {
+        "PATH": "/bin", "DATATAILR_STORAGE_URL": "s3://team/dt",
+        "DATATAILR_DB_URL": "postgresql://db/dt", "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s", "PGPASSWORD": "p"}
+    environ.update(DATATAILR_STORAGE_URL="gs://team/dt",
+                   DATATAILR_DB_URL="postgresql+psycopg://db/dt")
+    assert sorted(run_environment(environ)) == [
+        "DATATAILR_DB_URL", "DATATAILR_STORAGE_URL", "GOOGLE_APPLICATION_CREDENTIALS", "PATH",
+        "PGPASSWORD"]
