@@ -44,6 +44,16 @@ LIMIT_SAMPLE_SECONDS = 0.025
 SAMPLE_SECONDS = 0.25
 
 
+def _on_cpu(pid: int) -> bool:
+    """Whether the process is running or ready to run (state R), not sleeping or waiting
+    on I/O; a process that cannot be read is not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+    except (OSError, IndexError):
+        return False
+
+
 class _Worker:
     __slots__ = ("pid", "conn", "pidfd", "task_id", "run_id", "limit", "rss0", "cpu0",
                  "peak", "next_sample", "fatal")
@@ -131,14 +141,19 @@ class LocalExecutor:
 
     def _may_grow(self) -> bool:
         """Add a worker for a queued task? At once up to the core count; beyond that only
-        while no task has finished for GROW_AFTER seconds - the pool is not keeping up, so the
-        tasks are waiting on something other than the CPU (sleep, I/O, a service) and every
-        ready task gets its own process; a stream of quick tasks never forks a crowd."""
+        while no task has finished for GROW_AFTER seconds - the pool is not keeping up - and
+        fewer busy workers than cores are on the CPU: then some are waiting on something else
+        (sleep, I/O, a service) and a ready task gets a process of its own. Tasks that are
+        merely slow on the CPU never get more workers than cores (more would only share the
+        cores and slow everything else), and a stream of quick tasks never forks a crowd."""
         if len(self.workers) >= self.max_workers:
             return False
         if len(self.workers) < self.cores:
             return True
-        return time.monotonic() - self.last_progress >= GROW_AFTER
+        if time.monotonic() - self.last_progress < GROW_AFTER:
+            return False
+        on_cpu = sum(1 for w in self.by_task.values() if _on_cpu(w.pid))
+        return on_cpu < self.cores
 
     def _dispatch(self) -> None:
         while self.queue:

@@ -96,3 +96,51 @@ def test_without_pidfds_a_worker_whose_child_holds_its_pipe_is_still_seen_to_die
     assert (kind, task_id) == ("died", 0)
     assert why.startswith("the worker process running it exited with code 4 (pid ")
     assert isinstance(cpu, float)
+
+
+@task()
+def spin(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return os.getpid()
+
+
+@task()
+def nap(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _run_all(tmp_path, body, count, cores=2):
+    dag = trace(body)
+    executor = LocalExecutor(dag.nodes, BlobStore(str(tmp_path / "blobs")), max_workers=32)
+    executor.cores = cores
+    try:
+        began = time.monotonic()
+        for task_id in range(count):
+            executor.submit(TaskCall(1, task_id, 1, {}, {}, {}))
+        done = []
+        while len(done) < count and time.monotonic() - began < 120:
+            done.extend(m for m in executor.wait(0.5) if m[0] == "done")
+        return len(executor.workers), time.monotonic() - began, done
+    finally:
+        executor.shutdown()
+
+
+def test_tasks_busy_on_the_cpu_never_get_more_workers_than_cores(tmp_path):
+    def body():
+        for i in range(6):
+            spin(0.3).alias(f"spin_{i}")
+
+    workers, _seconds, done = _run_all(tmp_path, body, 6)
+    assert (workers, len(done), all(m[1].ok for m in done)) == (2, 6, True)
+
+
+def test_sleeping_tasks_each_get_a_worker_and_overlap(tmp_path):
+    def body():
+        for i in range(8):
+            nap(0.5).alias(f"nap_{i}")
+
+    workers, _seconds, done = _run_all(tmp_path, body, 8)
+    assert (workers, len(done)) == (8, 8)  # one each: all eight slept at once
