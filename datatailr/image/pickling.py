@@ -11,6 +11,7 @@ scheduler (saving versions) and the engine (shipping a run to Dask workers) both
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import sysconfig
@@ -19,7 +20,10 @@ from types import ModuleType
 from typing import Any
 
 
+@functools.lru_cache(maxsize=1)
 def _installed_prefixes() -> tuple[str, ...]:
+    """Where installed code lives (the interpreter's and the environment's library folders):
+    fixed for a process's life, and asked once per task fingerprint, so computed once."""
     paths = sysconfig.get_paths()
     return tuple(os.path.realpath(p) for p in {
         paths.get("stdlib", ""), paths.get("platstdlib", ""), paths.get("purelib", ""),
