@@ -579,6 +579,36 @@ def test_a_retried_task_shows_its_latest_attempt_and_any_other_on_request(explor
     assert (w.task["stdout"], w.task["stderr"]) == ("attempt 2 starts\n", failure_of(2))
 
 
+def test_a_running_retry_is_followed_unless_another_attempt_is_picked(explorer, tmp_path):
+    gate = str(tmp_path / "gate")
+    ew.retried_live(gate)  # deploy: the agent runs it
+    w, front = explorer(workflow="Retried Live")
+
+    def poll_until(done):
+        deadline = time.monotonic() + 60
+        while not done():
+            assert time.monotonic() < deadline, w.task
+            w.poll_once()
+            time.sleep(0.05)
+
+    poll_until(lambda: w.run.get("tasks", [{}])[0].get("state") == "running")
+    assert front("select_task", run_id=w.run_id, task_id=0)["ok"]
+    poll_until(lambda: w.task["stdout"] == "attempt 1 waits\n")
+    assert (w.task["attempts"], w.task["log_attempts"], w.task["attempt"]) == (1, 1, None)
+    Path(f"{gate}.1").touch()  # attempt 1 fails; the retry waits at its gate
+    poll_until(lambda: w.task["stdout"] == "attempt 2 waits\n")
+    assert (w.task["state"], w.task["log_attempts"], w.task["attempt"]) == ("running", 2, 2)
+    # Picked, attempt 1 stays while the task runs on; "latest" follows again.
+    assert front("select_attempt", attempt=1)["attempt"] == 1
+    w.poll_once()
+    assert (w.task["attempt"], w.task["stdout"]) == (1, "attempt 1 waits\nattempt 1 fails\n")
+    assert front("select_attempt", attempt="latest")["attempt"] == 2
+    Path(f"{gate}.2").touch()
+    Run(Workflow("Retried Live"), w.run_id).wait(timeout=60)
+    poll_until(lambda: w.task["state"] == "completed")
+    assert (w.task["attempt"], w.task["stdout"]) == (2, "attempt 2 waits\nattempt 2 is done\n")
+
+
 def test_a_task_run_once_has_one_log_and_no_attempt_to_pick(explorer):
     spec_workflows.sales_pipeline(local_run=True, progress=False)
     w, front = explorer(workflow="daily_sales_report")
