@@ -315,3 +315,17 @@ def test_a_retried_task_shows_its_latest_attempt_and_picks_another(server, page,
         None, "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n", [1, 2, "all"])
     assert state["messages"] == ["select_task", "select_attempt", "select_attempt",
                                  "log_download", "select_attempt"]
+    # The result is the task's, not an attempt's: no picker there.
+    ex.locator(".dt-tab[data-tab='result']").click()
+    expect(bar).to_be_hidden()
+    ex.locator(".dt-tab[data-tab='stdout']").click()
+    expect(bar).to_be_visible()
+    # At phone width the row wraps inside the panel.
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+    page.set_viewport_size({"width": 360, "height": 900})
+    page.wait_for_timeout(300)
+    bar.scroll_into_view_if_needed()
+    panel, row = box(ex.locator(".dt-task-panel")), box(bar)
+    assert row["x"] >= panel["x"] - 1 and row["x"] + row["width"] <= panel["x"] + panel["width"] + 1
+    no_horizontal_cut(page, ex)
+    screenshot(ex.locator(".dt-task-panel"), "43-360-attempts")
