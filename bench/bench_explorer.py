@@ -5,7 +5,8 @@
 Prints each figure beside its baseline: the issue's targets (a workflow with 100,000 runs opens in
 under 1 s; a 1,000-task DAG renders in under 2 s; its timeline in under 1 s) and the same
 action on a workflow with 10 runs (a workflow with 100,000 runs should open as fast as one with ten); the timeline
-beside the DAG's first paint of the same run.
+beside the DAG's first paint of the same run; a retried task's latest attempt (what its panel
+opens on) and a picked one beside all its attempts in one log.
 
 The history is made by running the workflows for real once, then copying their stored run
 rows straight into the metadata store (100,000 local runs would take hours). That seeding is
@@ -84,7 +85,21 @@ def define_workflows():
             made += count
             depth += 1
 
-    return bench_small, bench_big, bench_wide
+    @task(retries=2, retry_delay=0.01)
+    def chatty_retry(marker_dir, lines):
+        attempt = len(os.listdir(marker_dir)) + 1
+        open(os.path.join(marker_dir, str(attempt)), "w").close()
+        for i in range(lines):
+            print(f"attempt {attempt} line {i}")
+        if attempt < 3:
+            raise RuntimeError(f"attempt {attempt} fails")
+        return attempt
+
+    @workflow(name="Bench Retried")
+    def bench_retried(marker_dir, lines=20_000):
+        chatty_retry(marker_dir, lines)
+
+    return bench_small, bench_big, bench_wide, bench_retried
 
 
 def copy_runs(workflow_name: str, total: int) -> None:
@@ -128,14 +143,15 @@ def copy_runs(workflow_name: str, total: int) -> None:
 
 def bench_python(n_runs: int, n_tasks: int) -> dict:
     print(f"Seeding: 10 runs of 'Bench Small', {n_runs:,} of 'Bench Big', "
-          f"one run of a {n_tasks:,}-task workflow ...", flush=True)
-    bench_small, bench_big, bench_wide = define_workflows()
+          f"one run of a {n_tasks:,}-task workflow, a task retried twice ...", flush=True)
+    bench_small, bench_big, bench_wide, bench_retried = define_workflows()
     t0 = time.perf_counter()
     for _ in range(10):
         bench_small(local_run=True, progress=False)
     bench_big(local_run=True, progress=False)
     copy_runs("bench-big", n_runs)
     wide_run = bench_wide(n_tasks, local_run=True, progress=False)
+    bench_retried(tempfile.mkdtemp(), local_run=True, progress=False)
     print(f"  seeded in {time.perf_counter() - t0:.1f} s "
           f"(the {n_tasks}-task run: {wide_run.state})\n", flush=True)
 
@@ -184,6 +200,23 @@ def bench_python(n_runs: int, n_tasks: int) -> dict:
 
     t_wide, ww = timed(lambda: open_("Bench Wide"), 3)
     row(f"open the {n_tasks:,}-task workflow's newest run", t_wide, "run_details + payload")
+
+    # A task retried twice, 20,000 stdout lines per attempt: the panel opens on the latest.
+    w = ExplorerWidget(workflow="Bench Retried", poll_interval=None)
+    w.send = lambda *_a, **_k: None
+    msg = {"type": "select_task", "req": 4, "run_id": w.run_id, "task_id": 0}
+    t_latest, _ = timed(lambda: w._on_custom_msg(w, msg, []), 5)
+    latest_lines = w.task["stdout_lines"]
+    pick_all = {"type": "select_attempt", "req": 5, "attempt": "all"}
+    t_all, _ = timed(lambda: w._on_custom_msg(w, pick_all, []), 5)
+    all_lines = w.task["stdout_lines"]
+    pick_1 = {"type": "select_attempt", "req": 6, "attempt": 1}
+    t_first, _ = timed(lambda: w._on_custom_msg(w, pick_1, []), 5)
+    w.close()
+    row(f"retried task, all attempts ({all_lines:,} lines, median of 5)", t_all, "baseline")
+    row(f"retried task opens on the latest ({latest_lines:,} lines)", t_latest,
+        f"{t_latest / t_all:.2f}x all attempts")
+    row("retried task, pick attempt 1", t_first, f"{t_first / t_all:.2f}x all attempts")
     print()
     return {"wide_run": ww.run}
 

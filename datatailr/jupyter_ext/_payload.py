@@ -224,11 +224,13 @@ ALL_LINES = 2**62
 
 
 def logs_code(workflow_name: str, environment: str, run_id: int, task_name: str,
-              stderr: bool = False, lines: int = 5000) -> str:
-    """The line that reads a task's whole log (``lines`` of it) through the public API."""
+              stderr: bool = False, lines: int = 5000, attempt: int | None = None) -> str:
+    """The line that reads a task's whole log (``lines`` of it; of one ``attempt`` only when
+    given) through the public API."""
     return (f"Workflow(name={workflow_name!r}, environment={environment!r}, get_existing=True)"
             f".logs(run_id={int(run_id)}, task_name={task_name!r}"
-            + (", stderr=True" if stderr else "") + f", lines={max(1, int(lines))})")
+            + (", stderr=True" if stderr else "") + f", lines={max(1, int(lines))}"
+            + (f", attempt={int(attempt)}" if attempt is not None else "") + ")")
 
 
 def log_tail(text: str | None, max_lines: int = LOG_LINES, max_chars: int = LOG_CHARS) -> tuple[str, bool]:

@@ -12,6 +12,8 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     set_page               {page}
     select_run             {run_id}
     select_task            {run_id, task_id, result?}  result: also preview its value
+    select_attempt         {attempt}              the selected task's logs of attempt N only,
+                           "latest" (the default, follows a retry) or "all" (oldest first)
     task_result            preview of the selected task's return value
     rerun                  {run_id, version, full} -> ack carries the new run_id
                            (no version: the workflow's latest)
@@ -23,6 +25,7 @@ with ``{"type": "ack", "req": n, "ok": bool, "error"?: str, ...}`` once the trai
     definition             {version}              that version's definition (and diff)
     log_search             {stream, query}        -> ack carries {matches, total}
     log_download           {stream}               -> ack carries the whole log's text
+                           (both of the attempt the task panel shows)
     load_result            {run_id, task_id} -> a kernel variable, then insert_cell
     inserted               {variable, where, ok}  what the front end did with insert_cell
     refresh / dismiss_error
@@ -169,6 +172,8 @@ class ExplorerWidget(anywidget.AnyWidget):
         self._had_views = False
         self._closed = False
         self._result_wanted = False
+        # Which attempt's logs the task panel shows: "latest", "all" or a number.
+        self._attempt_pick: int | str = "latest"
         self._last_value: tuple[tuple[int, int], Any] | None = None
         self._assigned: dict[str, tuple[int, int]] = {}
         self._snapshots: list[Any] = []
@@ -186,7 +191,7 @@ class ExplorerWidget(anywidget.AnyWidget):
             "dismiss_error": self._on_dismiss_error, "stop": self._on_stop,
             "set_filter": self._on_set_filter, "set_view": self._on_set_view,
             "definition": self._on_definition, "log_search": self._on_log_search,
-            "log_download": self._on_log_download,
+            "log_download": self._on_log_download, "select_attempt": self._on_select_attempt,
         }
         self.on_msg(self._on_custom_msg)
         with self.hold_sync():
@@ -388,6 +393,29 @@ class ExplorerWidget(anywidget.AnyWidget):
         self._result_wanted = bool(msg.get("result"))
         self._select_task(task_id)
 
+    def _on_select_attempt(self, msg: dict) -> dict:
+        if self.run_id is None or self.task_id is None:
+            raise ValueError("Select a task first.")
+        row = next((t for t in self.run.get("tasks", []) if t["id"] == self.task_id), None)
+        if row is None:
+            raise ValueError(f"Run {self.run_id} has no task id {self.task_id}.")
+        made = int(self.task.get("log_attempts") or 0)
+        value = msg.get("attempt")
+        pick: int | str
+        if value in ("all", "latest"):
+            pick = str(value)
+        else:
+            n = _int_or_none(value, "attempt")
+            if n is None or not 1 <= n <= max(made, 1):
+                raise ValueError(
+                    f"attempt={value!r}: task {row['name']!r} of run {self.run_id} made {made} "
+                    f"attempt{'' if made == 1 else 's'}; pick 1 to {max(made, 1)}, "
+                    "\"latest\" or \"all\".")
+            pick = "latest" if n == made else n  # the latest follows a retry that begins
+        self._attempt_pick = pick
+        self.task = self._task_view(row, keep_result=True)
+        return {"attempt": self.task["attempt"]}
+
     def _on_task_result(self, _msg: dict) -> None:
         self._result_wanted = True
         if self.task_id is not None and self.run_id is not None:
@@ -501,7 +529,7 @@ class ExplorerWidget(anywidget.AnyWidget):
         if self.run_id is None or self.task_id is None:
             raise ValueError("Select a task first.")
         text = self._handle().logs(self.run_id, task_id=self.task_id, stderr=stream == "stderr",
-                                   lines=_payload.ALL_LINES)
+                                   lines=_payload.ALL_LINES, attempt=self.task.get("attempt"))
         return stream, text or ""
 
     def _on_log_search(self, msg: dict) -> dict:
@@ -518,7 +546,10 @@ class ExplorerWidget(anywidget.AnyWidget):
             raise ValueError(
                 f"This {stream} log has {len(text):,} characters, more than the explorer sends "
                 f"({MAX_DOWNLOAD_CHARS:,}); read it with {self.task.get(stream + '_code', 'Workflow(...).logs(...)')}.")
-        name = f"{self.workflow}-run{self.run_id}-{self.task.get('task_name', self.task_id)}.{stream}.log"
+        attempt = self.task.get("attempt")
+        part = f".attempt{attempt}" if attempt is not None else ""
+        name = (f"{self.workflow}-run{self.run_id}-{self.task.get('task_name', self.task_id)}"
+                f"{part}.{stream}.log")
         return {"stream": stream, "text": text, "filename": name}
 
     def _on_refresh(self, _msg: dict) -> None:
@@ -591,6 +622,7 @@ class ExplorerWidget(anywidget.AnyWidget):
         self.task_id = None
         self.task = {}
         self._result_wanted = False
+        self._attempt_pick = "latest"
 
     def _select_workflow(self, slug: str, run_id: int | None = None) -> None:
         handle = self._handle(slug)
@@ -709,17 +741,35 @@ class ExplorerWidget(anywidget.AnyWidget):
         names = {t["id"]: t for t in self.run.get("tasks", [])}
         if task_id not in names:
             raise ValueError(f"Run {self.run_id} has no task id {task_id}; task ids: {sorted(names)}.")
+        if task_id != self.task_id:
+            self._attempt_pick = "latest"
         self.task_id = task_id
         self.task = self._task_view(names[task_id], keep_result=False)
 
+    def _log_attempts(self, task: dict) -> int:
+        """How many attempts the task's logs hold: a reused task's are those of the run that
+        computed it (the same task name there)."""
+        came = task.get("result_from_run_id")
+        if came is None:
+            return int(task.get("attempts") or 0)
+        details = self._handle().run_details(came)
+        same = next((t for t in details.get("tasks") or [] if t["name"] == task["name"]), None)
+        return int((same or {}).get("attempts") or 0)
+
     def _task_view(self, task: dict, keep_result: bool) -> dict:
-        """The selected task with its log tails (and its result preview if asked for)."""
+        """The selected task with its log tails (and its result preview if asked for); of one
+        attempt only when it was retried: the latest unless another was picked."""
         assert self.run_id is not None
         handle = self._handle()
+        made = self._log_attempts(task)
+        pick = self._attempt_pick
+        attempt = (None if made <= 1 or pick == "all"
+                   else made if pick == "latest" else min(int(pick), made))
         # The whole log, once: its true line count, then the tail that is shown.
-        out_all = handle.logs(self.run_id, task_id=task["id"], lines=_payload.ALL_LINES) or ""
+        out_all = handle.logs(self.run_id, task_id=task["id"], lines=_payload.ALL_LINES,
+                              attempt=attempt) or ""
         err_all = handle.logs(self.run_id, task_id=task["id"], stderr=True,
-                              lines=_payload.ALL_LINES) or ""
+                              lines=_payload.ALL_LINES, attempt=attempt) or ""
         out_text, out_cut = _payload.log_tail(out_all)
         err_text, err_cut = _payload.log_tail(err_all)
         env = self.environment
@@ -729,10 +779,11 @@ class ExplorerWidget(anywidget.AnyWidget):
             "stdout": out_text, "stderr": err_text, "stdout_truncated": out_cut,
             "stderr_truncated": err_cut, "log_lines": _payload.LOG_LINES, "result": None,
             "stdout_lines": out_n, "stderr_lines": err_n,
+            "log_attempts": made, "attempt": attempt,
             "stdout_code": _payload.logs_code(handle.name, env, self.run_id, task["name"],
-                                              lines=out_n),
+                                              lines=out_n, attempt=attempt),
             "stderr_code": _payload.logs_code(handle.name, env, self.run_id, task["name"], True,
-                                              lines=err_n),
+                                              lines=err_n, attempt=attempt),
         }
         if keep_result and self.task.get("result") is not None and self.task.get("state") == task["state"]:
             view["result"] = self.task["result"]

@@ -170,3 +170,26 @@ test("only the timeline rows in view, and a screenful either side, get elements"
     ],
   );
 });
+
+test("a retried task's attempt picker: all, each attempt, the latest marked; one attempt: none", async () => {
+  const { attemptChoices } = await import("../src/views/task.js");
+  const { buttons, note } = attemptChoices(3, 3);
+  assert.deepEqual(
+    buttons.map((b) => [b.value, b.label, b.on]),
+    [
+      ["all", "all", false],
+      [1, "1", false],
+      [2, "2", false],
+      [3, "3 · latest", true],
+    ],
+  );
+  assert.equal(note, "Showing attempt 3 of 3, the latest.");
+  assert.equal(attemptChoices(3, 1).note, "Showing attempt 1 of 3.");
+  assert.deepEqual(
+    attemptChoices(2, null).buttons.map((b) => b.on),
+    [true, false, false],
+  );
+  assert.equal(attemptChoices(2, null).note, "Showing all 2 attempts, oldest first.");
+  assert.deepEqual(attemptChoices(1, null), { buttons: [], note: "" });
+  assert.deepEqual(attemptChoices(0, null), { buttons: [], note: "" });
+});

@@ -1,6 +1,6 @@
 """The explorer at 360, 800 and 1400 px, light and dark: layout, failures and reruns, logs,
-timeline, grid, definition, keyboard, the rerun popup and the saved-notebook snapshot, each
-click checked on the kernel side.
+a retried task's attempts, timeline, grid, definition, keyboard, the rerun popup and the
+saved-notebook snapshot, each click checked on the kernel side.
 
 One JupyterLab for the module. Screenshots land in test-artifacts/browser/.
 """
@@ -22,6 +22,8 @@ ew.frame_report(local_run=True, progress=False)
 ew.failing_pipeline(local_run=True, progress=False)
 ew.chatty(local_run=True, progress=False)
 Workflow("Frame Report").rerun(1).wait(timeout=60)
+import tempfile
+ew.flaky_twice(tempfile.mkdtemp(), local_run=True, progress=False)
 """
 
 PROBE = '''import json
@@ -234,3 +236,96 @@ def test_logs_counts_colours_search_and_download(server, page, screenshot):
     assert download.value.suggested_filename == "chatty-run3-talk.stdout.log"
     assert open(path).read().count("\n") == 20_001
     assert probe(page)["messages"] == ["select_task", "log_search", "log_download"]
+
+
+ATTEMPT_PROBE = '''import json
+def probe(w):
+    print("PROBE " + json.dumps({
+        "task_id": w.task_id, "attempt": w.task.get("attempt"),
+        "log_attempts": w.task.get("log_attempts"), "stdout": w.task.get("stdout"),
+        "stderr_tail": (w.task.get("stderr") or "").splitlines()[-1:], "error": w.error,
+        "picks": [m.get("attempt") for m in w.messages if m.get("type") == "select_attempt"],
+        "messages": [m.get("type") for m in w.messages if m.get("type") not in ("hello", "bye")]}))
+probe(w)'''
+
+
+def test_a_retried_task_shows_its_latest_attempt_and_picks_another(server, page, screenshot):
+    url = server.notebook("attempts.ipynb", ["%load_ext datatailr", "w = %dt_runs Flaky Twice",
+                                             ATTEMPT_PROBE])
+    page.set_viewport_size({"width": 1400, "height": 900})
+    open_notebook(page, url)
+    run_cell(page, cell(page, "%load_ext"))
+    run_cell(page, cell(page, "%dt_runs"))
+    ex = page.locator(".dt-explorer").first
+    ex.locator(".dt-node[data-task-name='fails_twice']").click()
+    bar, log = ex.locator(".dt-attempts-bar"), ex.locator(".dt-task-panel pre.dt-log")
+    note = bar.locator(".dt-attempt-note")
+    # The latest attempt, said so; the others one click away.
+    expect(note).to_have_text("Showing attempt 3 of 3, the latest.")
+    expect(bar.locator("button")).to_have_text(["all", "1", "2", "3 · latest"])
+    expect(bar.locator("button[aria-pressed='true']")).to_have_text("3 · latest")
+    expect(log).to_have_text("attempt 3 starts")
+    expect(ex.locator(".dt-tab[data-tab='stderr'] .dt-tab-n")).to_have_text("0")
+    screenshot(ex, "41-1400-attempts-latest")
+    state = probe(page)
+    assert (state["attempt"], state["log_attempts"], state["stdout"], state["picks"]) == (
+        3, 3, "attempt 3 starts\n", [])
+
+    # A click: the kernel serves attempt 1's logs.
+    bar.locator("button[data-attempt='1']").click()
+    expect(note).to_have_text("Showing attempt 1 of 3.")
+    expect(log).to_have_text("attempt 1 starts")
+    ex.locator(".dt-tab[data-tab='stderr']").click()
+    expect(log).to_contain_text("RuntimeError: transient failure 1")
+    expect(log).not_to_contain_text("transient failure 2")
+    screenshot(ex, "42-1400-attempt-1-stderr")
+    state = probe(page)
+    assert (state["attempt"], state["stdout"], state["stderr_tail"], state["picks"], state["error"]) == (
+        1, "attempt 1 starts\n", ["RuntimeError: transient failure 1"], [1], "")
+
+    # The keyboard: arrows move between the attempts, Enter picks; focus stays on the pick.
+    bar.locator("button[data-attempt='1']").focus()
+    page.keyboard.press("ArrowRight")
+    expect(bar.locator("button[data-attempt='2']")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(note).to_have_text("Showing attempt 2 of 3.")
+    expect(bar.locator("button[data-attempt='2']")).to_be_focused()
+    expect(log).to_contain_text("RuntimeError: transient failure 2")
+    # Download (and search) act on the shown attempt.
+    with page.expect_download() as download:
+        ex.locator(".dt-download").click()
+    assert download.value.suggested_filename == "flaky-twice-run5-fails_twice.attempt2.stderr.log"
+    text = open(download.value.path()).read()
+    assert (text.splitlines()[0], text.splitlines()[-1]) == (
+        "attempt 2 fails", "RuntimeError: transient failure 2")
+    # Tab reaches the picker right after the tab row's buttons; the arrows wrap around.
+    ex.locator(".dt-load-btn").focus()
+    page.keyboard.press("Tab")
+    expect(bar.locator("button[data-attempt='all']")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(bar.locator("button[data-attempt='3']")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(bar.locator("button[data-attempt='all']")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(note).to_have_text("Showing all 3 attempts, oldest first.")
+    ex.locator(".dt-tab[data-tab='stdout']").click()
+    expect(log).to_have_text("attempt 1 starts\nattempt 2 starts\nattempt 3 starts")
+    state = probe(page)
+    assert (state["attempt"], state["stdout"], state["picks"]) == (
+        None, "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n", [1, 2, "all"])
+    assert state["messages"] == ["select_task", "select_attempt", "select_attempt",
+                                 "log_download", "select_attempt"]
+    # The result is the task's, not an attempt's: no picker there.
+    ex.locator(".dt-tab[data-tab='result']").click()
+    expect(bar).to_be_hidden()
+    ex.locator(".dt-tab[data-tab='stdout']").click()
+    expect(bar).to_be_visible()
+    # At phone width the row wraps inside the panel.
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+    page.set_viewport_size({"width": 360, "height": 900})
+    page.wait_for_timeout(300)
+    bar.scroll_into_view_if_needed()
+    panel, row = box(ex.locator(".dt-task-panel")), box(bar)
+    assert row["x"] >= panel["x"] - 1 and row["x"] + row["width"] <= panel["x"] + panel["width"] + 1
+    no_horizontal_cut(page, ex)
+    screenshot(ex.locator(".dt-task-panel"), "43-360-attempts")

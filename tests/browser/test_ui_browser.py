@@ -25,6 +25,8 @@ SEED = """
 from tests.jupyter_ext import explorer_workflows as ew
 ew.frame_report(local_run=True, progress=False)
 ew.failing_pipeline(local_run=True, progress=False)
+import tempfile
+ew.flaky_twice(tempfile.mkdtemp(), local_run=True, progress=False)
 """
 
 
@@ -83,7 +85,7 @@ def test_the_page_is_the_explorer(ui, browser, page, screenshot):
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(ui)
     ex = page.locator(".dt-explorer")
-    expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(2)
+    expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(3)
     ex.locator("tr[data-workflow='failing-pipeline']").click()
     expect(ex.locator(".dt-fail-line")).to_have_text(
         "failed at boom: ZeroDivisionError: cannot divide by zero")
@@ -91,11 +93,22 @@ def test_the_page_is_the_explorer(ui, browser, page, screenshot):
     expect(ex.locator(".dt-task-panel pre.dt-log")).to_contain_text("ZeroDivisionError")
     expect(ex.locator(".dt-task-panel .dt-tab.dt-on")).to_have_attribute("data-tab", "stderr")
     screenshot(page, "50-dt-ui-1400-light")
+    # A retried task: the latest attempt first; the server serves the one picked.
+    ex.locator(".dt-workflow-select").select_option("flaky-twice")
+    ex.locator(".dt-node[data-task-name='fails_twice']").click()
+    note, log = ex.locator(".dt-attempt-note"), ex.locator(".dt-task-panel pre.dt-log")
+    expect(note).to_have_text("Showing attempt 3 of 3, the latest.")
+    expect(log).to_have_text("attempt 3 starts")
+    ex.locator(".dt-attempt[data-attempt='1']").focus()
+    page.keyboard.press("Enter")
+    expect(note).to_have_text("Showing attempt 1 of 3.")
+    expect(log).to_have_text("attempt 1 starts")
+    screenshot(page, "52-dt-ui-1400-attempt-1")
     # The state lives on the server: a reload opens the page's own fresh explorer.
     page.emulate_media(color_scheme="dark")
     page.set_viewport_size({"width": 360, "height": 800})
     page.reload()
-    expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(2)
+    expect(ex.locator(".dt-overview-table tbody tr")).to_have_count(3)
     ex.locator(".dt-workflow-select").select_option("frame-report")
     expect(ex.locator(".dt-node")).to_have_count(2)
     ex.locator(".dt-node[data-task-name='summarize']").click()

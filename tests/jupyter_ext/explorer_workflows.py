@@ -126,3 +126,24 @@ def fails_twice(marker_dir):
 @workflow(name="Flaky Twice")
 def flaky_twice(marker_dir):
     fails_twice(marker_dir)
+
+
+@task(retries=1, retry_delay=0.05)
+def retried_at_gates(path):
+    """Each attempt waits for its own gate file (``path``.1, ``path``.2); attempt 1 then fails,
+    attempt 2 returns: a retry to watch while it runs."""
+    attempt = 2 if os.path.exists(f"{path}.tried") else 1
+    open(f"{path}.tried", "a").close()
+    print(f"attempt {attempt} waits", flush=True)
+    while not os.path.exists(f"{path}.{attempt}"):
+        time.sleep(0.05)
+    if attempt == 1:
+        print("attempt 1 fails", flush=True)
+        raise RuntimeError("the first attempt fails")
+    print("attempt 2 is done", flush=True)
+    return attempt
+
+
+@workflow(name="Retried Live")
+def retried_live(path):
+    retried_at_gates(path)

@@ -123,6 +123,9 @@ def test_line_counts_search_and_the_logs_line():
     assert p.logs_code("Frame Report", "dev", 3, "make_frame", stderr=True, lines=40) == (
         "Workflow(name='Frame Report', environment='dev', get_existing=True)"
         ".logs(run_id=3, task_name='make_frame', stderr=True, lines=40)")
+    assert p.logs_code("Frame Report", "dev", 3, "make_frame", lines=2, attempt=2) == (
+        "Workflow(name='Frame Report', environment='dev', get_existing=True)"
+        ".logs(run_id=3, task_name='make_frame', lines=2, attempt=2)")
 
 
 def test_definition_json_diffs_the_source_against_the_version_before():

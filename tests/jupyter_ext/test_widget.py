@@ -502,17 +502,119 @@ def test_a_job_url_that_is_not_http_is_not_passed_on():
         "http://127.0.0.1:8000/", None, None, None]
 
 
-def test_a_task_that_failed_twice_then_succeeded_shows_its_attempts(explorer, tmp_path):
-    # Each attempt's output is appended to the task's one log, oldest first: the store keeps
-    # no boundary between attempts (the task panel says so beside the attempt count).
+def failure_of(attempt: int) -> str:
+    """What attempt 1 or 2 of Flaky Twice's task writes to stderr: a line, its traceback."""
+    source = Path(ew.__file__).read_text().splitlines()
+    line = next(i for i, text in enumerate(source, 1) if "raise RuntimeError" in text)
+    return (f"attempt {attempt} fails\nTraceback (most recent call last):\n"
+            f'  File "{ew.__file__}", line {line}, in fails_twice\n'
+            f'    raise RuntimeError(f"transient failure {{attempt}}")\n'
+            f"RuntimeError: transient failure {attempt}\n")
+
+
+def logs_line(stderr: bool, lines: int, attempt: int | None, run_id: int = 1) -> str:
+    return ("Workflow(name='Flaky Twice', environment='dev', get_existing=True)"
+            f".logs(run_id={run_id}, task_name='fails_twice'" + (", stderr=True" if stderr else "")
+            + f", lines={lines}" + (f", attempt={attempt}" if attempt else "") + ")")
+
+
+def shown_logs(t: dict) -> tuple:
+    return (t["attempts"], t["log_attempts"], t["attempt"], t["stdout"], t["stderr"],
+            t["stdout_lines"], t["stderr_lines"], t["stdout_code"], t["stderr_code"])
+
+
+def test_a_retried_task_shows_its_latest_attempt_and_any_other_on_request(explorer, tmp_path):
     marker = tmp_path / "attempts"
     marker.mkdir()
     assert ew.flaky_twice(str(marker), local_run=True, progress=False).state == "completed"
     w, front = explorer(workflow="Flaky Twice")
     assert front("select_task", run_id=1, task_id=0, result=True)["ok"]
-    t = w.task
-    assert (t["state"], t["attempts"], t["stdout"], t["result"]["text"]) == (
-        "completed", 3, "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n", "3")
-    assert [line for line in t["stderr"].splitlines() if line.startswith(("attempt", "RuntimeError"))] == [
-        "attempt 1 fails", "RuntimeError: transient failure 1",
-        "attempt 2 fails", "RuntimeError: transient failure 2"]
+    # The latest attempt by default: the one that made the result.
+    assert (w.task["state"], w.task["result"]["text"]) == ("completed", "3")
+    assert shown_logs(w.task) == (3, 3, 3, "attempt 3 starts\n", "", 1, 0,
+                                  logs_line(False, 1, 3), logs_line(True, 1, 3))
+    # Another attempt is one message away; the ack says which one is shown.
+    ack = front("select_attempt", attempt=1)
+    assert (ack["ok"], ack["attempt"]) == (True, 1)
+    assert shown_logs(w.task) == (3, 3, 1, "attempt 1 starts\n", failure_of(1), 1, 5,
+                                  logs_line(False, 1, 1), logs_line(True, 5, 1))
+    assert w.task["result"]["text"] == "3"  # the result stays: it is the task's, not an attempt's
+    # Search and download act on the shown attempt.
+    found = front("log_search", stream="stderr", query="RuntimeError:")
+    assert (found["matches"], found["total"]) == ([[5, "RuntimeError: transient failure 1"]], 1)
+    got = front("log_download", stream="stderr")
+    assert (got["text"], got["filename"]) == (
+        failure_of(1), "flaky-twice-run1-fails_twice.attempt1.stderr.log")
+    # All of them, oldest first, as the store appends them.
+    assert front("select_attempt", attempt="all")["attempt"] is None
+    assert shown_logs(w.task) == (
+        3, 3, None, "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n",
+        failure_of(1) + failure_of(2), 3, 10, logs_line(False, 3, None), logs_line(True, 10, None))
+    found = front("log_search", stream="stderr", query="RuntimeError:")
+    assert (found["matches"], found["total"]) == (
+        [[5, "RuntimeError: transient failure 1"], [10, "RuntimeError: transient failure 2"]], 2)
+    got = front("log_download", stream="stdout")
+    assert (got["text"], got["filename"]) == (
+        "attempt 1 starts\nattempt 2 starts\nattempt 3 starts\n",
+        "flaky-twice-run1-fails_twice.stdout.log")
+    # A refresh keeps the pick; selecting the task anew shows the latest again.
+    assert front("select_attempt", attempt=2)["attempt"] == 2
+    assert front("refresh")["ok"] and w.task["attempt"] == 2
+    assert front("select_task", run_id=1, task_id=None)["ok"] and w.task == {}
+    assert front("select_task", run_id=1, task_id=0)["ok"] and w.task["attempt"] == 3
+    # Bad picks are refused, naming the choices; what is shown stays.
+    for bad in (4, 0, "two", True):
+        ack = front("select_attempt", attempt=bad)
+        assert (ack["ok"], w.task["attempt"]) == (False, 3)
+    assert [front("select_attempt", attempt=bad)["error"] for bad in (4, "two")] == [
+        "attempt=4: task 'fails_twice' of run 1 made 3 attempts; pick 1 to 3, \"latest\" or \"all\".",
+        "attempt='two': give a whole number."]
+    # A partial rerun reuses the task: its logs, and so its attempts, are run 1's.
+    Workflow("Flaky Twice").rerun(1, local_run=True, progress=False)
+    assert front("select_task", run_id=2, task_id=0)["ok"]
+    assert (w.task["result_from_run_id"], w.task["attempts"]) == (1, 0)
+    assert shown_logs(w.task) == (0, 3, 3, "attempt 3 starts\n", "", 1, 0,
+                                  logs_line(False, 1, 3, 2), logs_line(True, 1, 3, 2))
+    assert front("select_attempt", attempt=2)["ok"]
+    assert (w.task["stdout"], w.task["stderr"]) == ("attempt 2 starts\n", failure_of(2))
+
+
+def test_a_running_retry_is_followed_unless_another_attempt_is_picked(explorer, tmp_path):
+    gate = str(tmp_path / "gate")
+    ew.retried_live(gate)  # deploy: the agent runs it
+    w, front = explorer(workflow="Retried Live")
+
+    def poll_until(done):
+        deadline = time.monotonic() + 60
+        while not done():
+            assert time.monotonic() < deadline, w.task
+            w.poll_once()
+            time.sleep(0.05)
+
+    poll_until(lambda: w.run.get("tasks", [{}])[0].get("state") == "running")
+    assert front("select_task", run_id=w.run_id, task_id=0)["ok"]
+    poll_until(lambda: w.task["stdout"] == "attempt 1 waits\n")
+    assert (w.task["attempts"], w.task["log_attempts"], w.task["attempt"]) == (1, 1, None)
+    Path(f"{gate}.1").touch()  # attempt 1 fails; the retry waits at its gate
+    poll_until(lambda: w.task["stdout"] == "attempt 2 waits\n")
+    assert (w.task["state"], w.task["log_attempts"], w.task["attempt"]) == ("running", 2, 2)
+    # Picked, attempt 1 stays while the task runs on; "latest" follows again.
+    assert front("select_attempt", attempt=1)["attempt"] == 1
+    w.poll_once()
+    assert (w.task["attempt"], w.task["stdout"]) == (1, "attempt 1 waits\nattempt 1 fails\n")
+    assert front("select_attempt", attempt="latest")["attempt"] == 2
+    Path(f"{gate}.2").touch()
+    Run(Workflow("Retried Live"), w.run_id).wait(timeout=60)
+    poll_until(lambda: w.task["state"] == "completed")
+    assert (w.task["attempt"], w.task["stdout"]) == (2, "attempt 2 waits\nattempt 2 is done\n")
+
+
+def test_a_task_run_once_has_one_log_and_no_attempt_to_pick(explorer):
+    spec_workflows.sales_pipeline(local_run=True, progress=False)
+    w, front = explorer(workflow="daily_sales_report")
+    assert front("select_task", run_id=1, task_id=0)["ok"]
+    assert (w.task["attempts"], w.task["log_attempts"], w.task["attempt"]) == (1, 1, None)
+    assert "attempt=" not in w.task["stdout_code"]
+    assert front("select_attempt", attempt=1)["attempt"] is None  # its one attempt: all of it
+    assert front("select_attempt", attempt=2)["error"] == (
+        "attempt=2: task 'fetch_data' of run 1 made 1 attempt; pick 1 to 1, \"latest\" or \"all\".")

@@ -2,7 +2,9 @@
 /**
  * One task of the selected run: its stdout and stderr (tailing while it runs), its return
  * value (a DataFrame as a table with its shape, anything else as text) and "Load into a
- * cell". Everything from the task is shown as text: `textContent`, never parsed as HTML.
+ * cell". A retried task shows one attempt's logs at a time, the latest unless another is
+ * picked (the kernel serves the pick: search and download act on it too). Everything from
+ * the task is shown as text: `textContent`, never parsed as HTML.
  */
 import { h, replace } from "../dom.js";
 import { parseAnsi, stripAnsi } from "../ansi.js";
@@ -143,6 +145,34 @@ export function renderLog(text, query = "") {
   return { frag, hits };
 }
 
+/**
+ * The attempt picker's buttons and what it says is shown.
+ * @param {number} made  attempts in the task's logs
+ * @param {number | null} shown  the attempt shown, null for all of them
+ * @returns {{buttons: {value: number | "all", label: string, title: string, on: boolean}[], note: string}}
+ */
+export function attemptChoices(made, shown) {
+  if (!(made > 1)) return { buttons: [], note: "" };
+  /** @type {{value: number | "all", label: string, title: string, on: boolean}[]} */
+  const buttons = [
+    { value: "all", label: "all", title: `All ${made} attempts in one log, oldest first`, on: shown == null },
+  ];
+  for (let n = 1; n <= made; n++)
+    buttons.push({
+      value: n,
+      label: n === made ? `${n} · latest` : String(n),
+      title: n === made ? `Attempt ${n}, the latest` : `Attempt ${n}: it was retried`,
+      on: shown === n,
+    });
+  const note =
+    shown == null
+      ? `Showing all ${made} attempts, oldest first.`
+      : shown === made
+        ? `Showing attempt ${made} of ${made}, the latest.`
+        : `Showing attempt ${shown} of ${made}.`;
+  return { buttons, note };
+}
+
 /** @param {Ctx} ctx */
 export function createTaskPanel(ctx) {
   /** @type {"stdout" | "stderr" | "result"} */
@@ -152,6 +182,7 @@ export function createTaskPanel(ctx) {
   let found = null;
   const head = h("div", { class: "dt-task-head" });
   const tabs = h("div", { class: "dt-tabs", role: "tablist" });
+  const attemptsBar = h("div", { class: "dt-attempts-bar", role: "group", "aria-label": "Attempt shown" });
   const body = h("div", { class: "dt-task-body" });
   const loadedBox = h("div");
   const el = h(
@@ -159,8 +190,18 @@ export function createTaskPanel(ctx) {
     { class: "dt-panel dt-task-panel", role: "region", "aria-label": "Selected task" },
     head,
     tabs,
+    attemptsBar,
     body,
   );
+  // Left/Right move between the attempt buttons (each is also in the tab order).
+  attemptsBar.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    const buttons = /** @type {HTMLElement[]} */ ([...attemptsBar.querySelectorAll("button")]);
+    const i = buttons.indexOf(/** @type {HTMLElement} */ (e.target));
+    if (i < 0) return;
+    e.preventDefault();
+    buttons[(i + (e.key === "ArrowRight" ? 1 : buttons.length - 1)) % buttons.length].focus();
+  });
   const searchInput = /** @type {HTMLInputElement} */ (
     h("input", {
       type: "search",
@@ -197,7 +238,7 @@ export function createTaskPanel(ctx) {
   async function searchWhole() {
     const task = last.task;
     if (!task || tab === "result" || !query.trim()) return;
-    const key = `${task.run_id}/${task.task_id}/${tab}`;
+    const key = `${task.run_id}/${task.task_id}/${tab}/${task.attempt ?? "all"}`;
     const ack = await ctx.request("log_search", { stream: tab, query });
     if (ack.ok) {
       found = { stream: ack.stream, query: ack.query, matches: ack.matches, total: ack.total, key };
@@ -219,6 +260,12 @@ export function createTaskPanel(ctx) {
     el.dataset.downloaded = `${ack.filename}:${ack.text.length}`;
   }
 
+  /** @param {number | "all"} which  the kernel answers with the task's logs of that attempt */
+  function pickAttempt(which) {
+    found = null;
+    ctx.request("select_attempt", { attempt: which });
+  }
+
   /** @param {"stdout" | "stderr" | "result"} t */
   function setTab(t) {
     tab = t;
@@ -238,6 +285,7 @@ export function createTaskPanel(ctx) {
       lastTaskKey = "";
       replace(head);
       replace(tabs);
+      replace(attemptsBar);
       replace(body);
       return;
     }
@@ -274,7 +322,7 @@ export function createTaskPanel(ctx) {
       task.attempts > 1
         ? h(
             "span",
-            { class: "dt-kv dt-attempts", title: "The logs hold every attempt's output, oldest first" },
+            { class: "dt-kv dt-attempts", title: "It failed and was retried: pick an attempt's logs below the tabs" },
             "attempts ",
             h("b", { text: task.attempts }),
           )
@@ -327,7 +375,7 @@ export function createTaskPanel(ctx) {
         isLog
           ? h("button", {
               class: "dt-small dt-download",
-              title: `Download the whole ${tab} log`,
+              title: `Download the whole ${tab} log${task.attempt != null ? ` of attempt ${task.attempt}` : ""}`,
               text: "⇩ Download",
               onclick: download,
             })
@@ -340,6 +388,8 @@ export function createTaskPanel(ctx) {
         }),
       ),
     );
+
+    renderAttempts(task);
 
     const content = [];
     if (task.error && tab !== "result") content.push(h("div", { class: "dt-task-error", text: task.error }));
@@ -373,11 +423,11 @@ export function createTaskPanel(ctx) {
         hitCount.textContent = "";
         pre = h("pre", {
           class: `dt-log dt-log-empty dt-${tab}`,
-          text: `(no ${tab} output${task.state === "running" ? " yet" : ""})`,
+          text: `(no ${tab} output${task.attempt != null ? ` in attempt ${task.attempt}` : ""}${task.state === "running" ? " yet" : ""})`,
         });
       }
       content.push(h("div", { class: "dt-log-tools" }, hitCount));
-      if (found && found.key === `${task.run_id}/${task.task_id}/${tab}`) {
+      if (found && found.key === `${task.run_id}/${task.task_id}/${tab}/${task.attempt ?? "all"}`) {
         content.push(
           h(
             "div",
@@ -408,6 +458,42 @@ export function createTaskPanel(ctx) {
     renderLoaded(st);
     replace(body, content);
     if (newTask && !sameNameNewRun) queueMicrotask(() => ctx.revealTask());
+  }
+
+  /**
+   * The attempt picker of a retried task's logs (hidden on the result, which is the task's).
+   * @param {Record<string, any>} task
+   */
+  function renderAttempts(task) {
+    const { buttons, note } = attemptChoices(task.log_attempts ?? 0, task.attempt ?? null);
+    const root = /** @type {Document | ShadowRoot} */ (el.getRootNode());
+    const active = /** @type {HTMLElement | null} */ (root.activeElement ?? null);
+    const focused = active && attemptsBar.contains(active) ? active.dataset.attempt : undefined;
+    if (!buttons.length || tab === "result") {
+      attemptsBar.style.display = "none";
+      replace(attemptsBar);
+      return;
+    }
+    attemptsBar.style.display = "";
+    const made = buttons.map((b) =>
+      h("button", {
+        class: `dt-small dt-attempt${b.on ? " dt-on" : ""}`,
+        "aria-pressed": String(b.on),
+        "aria-label": b.value === "all" ? "All attempts" : `Attempt ${b.label}`,
+        title: b.title,
+        dataset: { attempt: String(b.value) },
+        text: b.label,
+        onclick: () => pickAttempt(b.value),
+      }),
+    );
+    replace(
+      attemptsBar,
+      h("span", { class: "dt-attempts-label", text: "Attempt" }),
+      h("span", { class: "dt-seg" }, made),
+      h("span", { class: "dt-muted dt-attempt-note", role: "status", text: note }),
+    );
+    // Keep the keyboard where it was across the re-render the pick causes.
+    if (focused !== undefined) made.find((b) => b.dataset.attempt === focused)?.focus();
   }
 
   /** @param {Record<string, any>} st */
