@@ -334,6 +334,14 @@ class ExplorerWidget(anywidget.AnyWidget):
         if kind != "bye" and not self._closed:
             self.send(reply)
 
+    @classmethod
+    def for_run(cls, workflow: str, environment: Any, run_id: int, **kwargs: Any) -> ExplorerWidget:
+        """The explorer opened on one run of ``workflow`` (what an ``instant_run`` handle
+        shows in a notebook): its graph, live while the run goes on."""
+        widget = cls(workflow=workflow, environment=environment, **kwargs)
+        widget._select_run(int(run_id))
+        return widget
+
     def _on_hello(self, _msg: dict) -> None:
         self._views += 1
         self._had_views = True

@@ -1030,6 +1030,23 @@ class InstantRunHandle:
         return (f"InstantRunHandle(run_id={self.run_id}, job_id={self.job_id!r}, "
                 f"workflow={self.workflow.name!r}, environment={self.environment.value!r})")
 
+    def explorer(self) -> Any:
+        """The results explorer opened on this run (an ipywidget), live while it runs."""
+        from datatailr.jupyter_ext import ExplorerWidget
+
+        return ExplorerWidget.for_run(self.workflow.name, self.environment.value, self.run_id)
+
+    def _ipython_display_(self) -> None:
+        """In a notebook, the handle shows as the explorer's single-run view."""
+        from IPython.display import display
+
+        try:
+            widget = self.explorer()
+        except ImportError:  # the jupyter extra is not installed: the text form
+            print(repr(self))
+            return
+        display(widget)
+
     def run_details(self) -> dict:
         return self.workflow.run_details(self.run_id)
 

@@ -618,3 +618,18 @@ def test_a_task_run_once_has_one_log_and_no_attempt_to_pick(explorer):
     assert front("select_attempt", attempt=1)["attempt"] is None  # its one attempt: all of it
     assert front("select_attempt", attempt=2)["error"] == (
         "attempt=2: task 'fetch_data' of run 1 made 1 attempt; pick 1 to 1, \"latest\" or \"all\".")
+
+
+def test_an_instant_run_handle_shows_as_the_explorer_on_its_run(home):
+    from datatailr.scheduler.batch import InstantRunHandle, Workflow
+
+    for _ in range(3):
+        spec_workflows.complex_pipeline(local_run=True, progress=False)
+    handle = InstantRunHandle(Workflow("Complex Pipeline"), 2)
+    widget = handle.explorer()
+    try:
+        assert (widget.workflow, widget.environment, widget.run_id, widget.run["state"],
+                len(widget.run["tasks"])) == ("complex-pipeline", "dev", 2, "completed", 11)
+        assert widget.run_id != 3  # not the newest run: the handle's own
+    finally:
+        widget.close()
