@@ -8,7 +8,8 @@ fsspec, and a real PostgreSQL database.
 Local runs go through the four configurations (local default, dask + file storage, postgres
 metadata, all three); deploys, the agent and reruns (slow: a process per run; their local
 configuration is tests/scheduler itself) through the one that has all three, which is what
-a team past one machine runs.
+a team past one machine runs - with its agent started beforehand, as a shared database never
+has a deploy start one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ NOT_REPEATED = {
     # the detached agent and its lock file are per home, whatever the configuration
     "test_deploy_through_a_pipe_returns_without_waiting_for_the_agent",
     "test_two_agents_cannot_share_a_home",
+}
+
+#: agent tests that drive an Agent of their own (with the test's clock): no background agent
+DRIVE_THEIR_OWN_AGENT = {
+    "test_schedule_fires_once_per_due_time_and_catches_up_once",
+    "test_expire_after_ages_out_results",
 }
 
 AGENT_TESTS = set()
@@ -46,6 +53,14 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture
-def home(home, configuration, configure):
-    configure(configuration)
+def home(home, configuration, configure, request):
+    settings = configure(configuration)
+    name = request.function.__name__
+    if name in AGENT_TESTS and name not in DRIVE_THEIR_OWN_AGENT and \
+            "DATATAILR_DB_URL" in settings:
+        # A shared database: deploys start no agent (the team runs its own), so the team's
+        # agent is started here, as its machine would have it running.
+        from datatailr.scheduler.agent import start_agent
+
+        start_agent()
     return home
