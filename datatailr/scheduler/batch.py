@@ -57,8 +57,11 @@ def _ts(value: datetime | None, what: str) -> float | None:
     return value.timestamp()
 
 
-def _run_dict(row: dict, workflow: dict) -> dict:
-    start, end = row.get("start_time"), row.get("end_time")
+def _run_dict(row: dict, workflow: dict, _from: Any = datetime.fromtimestamp,
+              _utc: Any = timezone.utc) -> dict:
+    # The hot loop of every history read (10,000 rows: 40,000 times): conversions inline.
+    get = row.get
+    start, end, scheduled = get("start_time"), get("end_time"), get("scheduled_time")
     return {
         "run_id": int(row["run_id"]),
         "workflow": workflow["name"],
@@ -66,15 +69,15 @@ def _run_dict(row: dict, workflow: dict) -> dict:
         "environment": workflow["environment"],
         "state": row["state"],
         "job_version": int(row["job_version"]),
-        "start_time": _dt(start),
-        "end_time": _dt(end),
-        "created_at": _dt(row["created_at"]),
+        "start_time": None if start is None else _from(start, _utc),
+        "end_time": None if end is None else _from(end, _utc),
+        "created_at": _from(row["created_at"], _utc),
         "duration": (end - start) if start is not None and end is not None else None,
-        "original_run_id": row.get("original_run_id"),
-        "rerun_of": row.get("rerun_of"),
-        "full": bool(row.get("full")),
-        "trigger": row.get("trigger"),
-        "scheduled_time": _dt(row.get("scheduled_time")),
+        "original_run_id": get("original_run_id"),
+        "rerun_of": get("rerun_of"),
+        "full": bool(get("full")),
+        "trigger": get("trigger"),
+        "scheduled_time": None if scheduled is None else _from(scheduled, _utc),
     }
 
 
