@@ -78,6 +78,16 @@ def first_cell_in_a_kernel_of(base: str, token: str, home: Path) -> str:
                     break
             except queue.Empty:
                 assert time.monotonic() < deadline, "the kernel never answered"
+        # ... and until iopub is connected too: a SUB socket that connects late drops what was
+        # published before, and execute_interactive would then wait for output that was sent.
+        while True:
+            asked = client.kernel_info()
+            try:
+                while client.get_iopub_msg(timeout=2)["parent_header"].get("msg_id") != asked:
+                    pass
+                break
+            except queue.Empty:
+                assert time.monotonic() < deadline, "the kernel's iopub never answered"
         nb = json.loads((ROOT / "notebooks" / "01-quickstart.ipynb").read_text())
         cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
         printed: list[str] = []
