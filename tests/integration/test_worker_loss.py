@@ -160,7 +160,10 @@ def test_a_value_lost_with_its_worker_is_read_back_from_storage_not_recomputed(
     thread.start()
     deadline = time.monotonic() + 120  # a loaded machine starts the run slowly
     lines: list[list[str]] = []
-    while time.monotonic() < deadline and not any(p[:2] == ["begin", "wait"] for p in lines):
+    # produce and wait_for_go are independent: wait until both have begun, in either order
+    while time.monotonic() < deadline and not (
+            any(p[:2] == ["begin", "wait"] for p in lines)
+            and any(p[:2] == ["begin", "produce"] for p in lines)):
         lines = _lines(journal)
         time.sleep(0.02)
     [producer_worker] = [int(p[2]) for p in lines if p[:2] == ["begin", "produce"]]
