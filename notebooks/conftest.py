@@ -13,33 +13,19 @@ pid and start time, so a reused pid is not mistaken for one noted earlier. The c
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import warnings
 
 import pytest
 
+from datatailr.engine.processes import descendants
+
 #: how long processes that were told to stop may take to exit
 GRACE_SECONDS = 10.0
 
 #: per notebook (its nbval file node id): (pid, start time) -> command line of what was seen
 _SEEN: dict[str, dict[tuple[int, str], str]] = {}
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out.extend(int(p) for p in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return out
 
 
 def _identity(pid: int) -> tuple[int, str] | None:
@@ -64,13 +50,8 @@ def _command(pid: int) -> str:
 
 
 def _below(pid: int) -> dict[tuple[int, str], str]:
-    found: list[int] = []
-    frontier = _children(pid)
-    while frontier:
-        found.extend(frontier)
-        frontier = [c for p in frontier for c in _children(p)]
     out = {}
-    for p in found:
+    for p in descendants(pid):
         identity = _identity(p)
         if identity is not None:
             out[identity] = _command(p)
