@@ -46,6 +46,9 @@ class TaskFinished:
     #: what the attempt used: peak RSS of its process tree (bytes), CPU seconds
     peak_rss: int | None = None
     cpu_seconds: float | None = None
+    #: a completed task's small result, pickled, to be stored with its row (None: the result
+    #: is in storage, or there is none)
+    result: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)

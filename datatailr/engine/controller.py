@@ -58,6 +58,11 @@ class RunPlan:
     #: bytes: the workflow's ``memory=`` when given explicitly, the limit of every task
     #: without an explicit one of its own
     memory_limit: int | None = None
+    #: task id -> the pickle of a reused result kept inline in the metadata store
+    reused_inline: dict[int, bytes] = dataclasses.field(default_factory=dict)
+    #: a result pickled to at most this many bytes is kept inline, with its task's row,
+    #: instead of in storage (0: every result goes to storage)
+    inline_max: int = 0
 
 
 class _Emitter:
@@ -101,6 +106,9 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
     run_id = plan.run_id
     graph = RunGraph({n.id: n.dependencies for n in dag.nodes}, reused=plan.reuse)
     attempts: dict[int, int] = {}
+    #: task id -> its small result's pickle, for the tasks that consume it
+    inline: dict[int, bytes] = dict(plan.reused_inline)
+    consumed = {dep for n in dag.nodes for dep in n.data_dependencies}
     started: dict[int, float] = {}  # task id -> when its running attempt's code began
     code_start: dict[int, float] = {}  # task id -> when its code began executing
     run_start = time.time()
@@ -119,10 +127,11 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
         inputs = {}
         for dep in node.data_dependencies:
             inputs[dep] = plan.reuse.get(dep, (run_id, dep))
+        small = {dep: inline[dep] for dep in node.data_dependencies if dep in inline}
         env = {**plan.env, **node.env_vars}
         limit = node.memory_limit if node.memory_limit is not None else plan.memory_limit
         executor.submit(TaskCall(run_id, task_id, attempts[task_id], inputs, plan.system, env,
-                                 limit))
+                                 limit, small or None, plan.inline_max))
 
     def used(usage: Any) -> dict[str, Any]:
         """TaskFinished's peak_rss/cpu_seconds from an executor's (peak, cpu) pair, if any."""
@@ -190,11 +199,15 @@ def execute_run(dag: Dag, plan: RunPlan, executor: Executor,
                         continue  # already stopped or timed out
                     started.pop(task_id, None)
                     if outcome.ok:
+                        if outcome.result is not None and task_id in consumed:
+                            inline[task_id] = outcome.result
                         graph.complete(task_id)
+                        # the row says completed in the same write that stores a small result
                         out.emit(TaskFinished(run_id, task_id, "completed", outcome.end_time,
                                               attempts[task_id], None, outcome.start_time,
                                               peak_rss=outcome.peak_rss,
-                                              cpu_seconds=outcome.cpu_seconds))
+                                              cpu_seconds=outcome.cpu_seconds,
+                                              result=outcome.result))
                     else:
                         finish_failed(task_id, "failed", outcome.error or "failed",
                                       outcome.start_time,

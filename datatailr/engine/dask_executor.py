@@ -751,10 +751,14 @@ class _MemoryIO:
             return self.io.load_result(run_id, task_id)
         return self.io.load_result(run_id, task_id, default)
 
-    def save_result(self, run_id: int, task_id: int, value: Any) -> None:
-        self.io.save_result(run_id, task_id, value)  # the truth first: stored, then done
+    def save_result(self, run_id: int, task_id: int, value: Any,
+                    inline_max: int = 0) -> bytes | None:
+        # the truth first: stored, then done (a Dask run stores every result in storage,
+        # where a recomputation finds it: its calls never ask for inline results)
+        small = self.io.save_result(run_id, task_id, value, inline_max)
         with contextlib.suppress(Exception):  # stored but not keepable: consumers read it
             self.saved = Pickled.dumps(value)
+        return small
 
     def log_files(self, run_id: int, task_id: int, attempt: int = 0) -> Any:
         return self.io.log_files(run_id, task_id, attempt)

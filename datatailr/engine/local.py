@@ -139,29 +139,33 @@ class LocalExecutor:
         self.queue.append(call)
         self._dispatch()
 
-    def _may_grow(self) -> bool:
-        """Add a worker for a queued task? At once up to the core count; beyond that only
-        while no task has finished for GROW_AFTER seconds - the pool is not keeping up - and
-        fewer busy workers than cores are on the CPU: then some are waiting on something else
-        (sleep, I/O, a service) and a ready task gets a process of its own. Tasks that are
-        merely slow on the CPU never get more workers than cores (more would only share the
-        cores and slow everything else), and a stream of quick tasks never forks a crowd."""
-        if len(self.workers) >= self.max_workers:
-            return False
+    def _may_grow(self) -> int:
+        """How many workers to add for queued tasks? At once up to the core count; beyond
+        that only while no task has finished for GROW_AFTER seconds - the pool is not keeping
+        up - and fewer busy workers than cores are on the CPU: then some are waiting on
+        something else (sleep, I/O, a service), and as many ready tasks as there are idle
+        cores get a process of their own. Tasks that are merely slow on the CPU never get
+        more workers than cores (more would only share the cores and slow everything else),
+        and a stream of quick tasks never forks a crowd."""
+        room = self.max_workers - len(self.workers)
+        if room <= 0:
+            return 0
         if len(self.workers) < self.cores:
-            return True
+            return min(room, self.cores - len(self.workers))
         if time.monotonic() - self.last_progress < GROW_AFTER:
-            return False
+            return 0
         on_cpu = sum(1 for w in self.by_task.values() if _on_cpu(w.pid))
-        return on_cpu < self.cores
+        return min(room, max(self.cores - on_cpu, 0))
 
     def _dispatch(self) -> None:
+        grow = 0
         while self.queue:
             if self.idle:
                 worker = self.idle.popleft()
-            elif self._may_grow():
+            elif grow or (grow := self._may_grow()):
                 worker = self._fork()
-                self.last_progress = time.monotonic()  # one fork per quiet period
+                grow -= 1
+                self.last_progress = time.monotonic()  # forks once per quiet period
             else:
                 return
             call = self.queue.popleft()

@@ -2,8 +2,9 @@
 
 ``run_task`` is shared by every executor (forked local workers, dask workers). It redirects
 file descriptors 1 and 2 (so prints, loggers, C extensions and subprocesses all land in the
-task's logs), loads the inputs from the result store, calls the function, stores the return
-value atomically and reports a small status - never the value itself.
+task's logs), loads the inputs from the result store (or the small ones from the call itself),
+calls the function, stores the return value atomically and reports a small status - with the
+value's pickle only when it is small enough to be kept in the metadata store instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import gc
 import io
 import logging
 import os
+import pickle
 import sys
 import time
 import traceback
@@ -36,7 +38,8 @@ class TaskIO(Protocol):
 
     def load_result(self, run_id: int, task_id: int, default: Any = ...) -> Any: ...
 
-    def save_result(self, run_id: int, task_id: int, value: Any) -> None: ...
+    def save_result(self, run_id: int, task_id: int, value: Any,
+                    inline_max: int = 0) -> bytes | None: ...
 
     def log_files(self, run_id: int, task_id: int,
                   attempt: int = 0) -> contextlib.AbstractContextManager: ...
@@ -58,6 +61,12 @@ class TaskCall(NamedTuple):
     env: dict[str, str]
     #: bytes the task may add to its worker's memory (an explicit ``memory=``), else None
     memory_limit: int | None = None
+    #: dependency id -> its result's pickle, for results kept inline in the metadata store
+    #: (small ones): handed over with the call instead of read from storage
+    inline: dict[int, bytes] | None = None
+    #: a result whose pickle is at most this many bytes comes back in the outcome, to be
+    #: stored with the task's row, instead of written to storage (0: always written)
+    inline_max: int = 0
 
 
 class TaskOutcome(NamedTuple):
@@ -69,6 +78,8 @@ class TaskOutcome(NamedTuple):
     #: peak memory the attempt added, in bytes (see ``processes.Usage``); None if unmeasured
     peak_rss: int | None = None
     cpu_seconds: float | None = None
+    #: the result's pickle when it is small enough to be kept inline (see TaskCall.inline_max)
+    result: bytes | None = None
 
 
 def system_values(*, workflow_name: str, run_start: float, scheduled_time: float | None) -> dict:
@@ -120,21 +131,27 @@ def _captured(out_path: str, err_path: str) -> Iterator[None]:
             os.close(fd)
 
 
-@contextlib.contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
-    if not env:
-        yield
-        return
-    before = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+#: In this process: variable -> its value before a task's environment set it (None: unset).
+_SET_FOR_TASKS: dict[str, str | None] = {}
+
+
+def _use_environment(env: dict[str, str]) -> None:
+    """Make ``os.environ`` the process's own variables plus exactly ``env``. What an earlier
+    task's environment set and this one does not is put back; what this one sets is left
+    in place after it (a worker's next task usually wants the same), so consecutive tasks of
+    a run cost a comparison, not a set and a restore of every variable."""
+    for key in [k for k in _SET_FOR_TASKS if k not in env]:
+        before = _SET_FOR_TASKS.pop(key)
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+    for key, value in env.items():
+        now = os.environ.get(key)
+        if key not in _SET_FOR_TASKS:
+            _SET_FOR_TASKS[key] = now
+        if now != value:
+            os.environ[key] = value
 
 
 def _user_traceback(exc: BaseException, skip_frames: int) -> str:
@@ -156,12 +173,16 @@ def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
     usage = usage if usage is not None else Usage()
     start: float | None = None
     error: str | None = None
+    result: bytes | None = None
     try:
+        _use_environment(call.env)
         with io_.log_files(call.run_id, call.task_id, call.attempt) as (out_path, err_path), \
-                _captured(out_path, err_path), _environment(call.env):
+                _captured(out_path, err_path):
             try:
                 try:
-                    values = {dep: io_.load_result(*where) for dep, where in call.inputs.items()}
+                    inline = call.inline or {}
+                    values = {dep: pickle.loads(inline[dep]) if dep in inline
+                              else io_.load_result(*where) for dep, where in call.inputs.items()}
                 except KeyError as exc:
                     raise RuntimeError(
                         f"the stored result of an upstream task is missing ({exc.args[0]}); "
@@ -187,7 +208,8 @@ def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
                         error = memory_error(call.memory_limit, peak)
                         sys.stderr.write(f"datatailr: {error}\n")
                     else:
-                        io_.save_result(call.run_id, call.task_id, value)
+                        result = io_.save_result(call.run_id, call.task_id, value,
+                                                 call.inline_max)
             except BaseException as exc:
                 if error is None:  # inputs, arguments or storing the result went wrong
                     # the store's errors say what and where ("Disk full: cannot store ...")
@@ -200,7 +222,8 @@ def run_task(node: NodeSpec, call: TaskCall, io_: TaskIO,
     if start is None:
         end_descendants()  # the function never ran: what loading its inputs may have started
     peak, cpu = usage.finish()
-    return TaskOutcome(call.task_id, error is None, start, time.time(), error, peak, cpu)
+    return TaskOutcome(call.task_id, error is None, start, time.time(), error, peak, cpu,
+                       result if error is None else None)
 
 
 # -- the forked local worker process ------------------------------------------------------

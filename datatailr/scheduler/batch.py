@@ -747,9 +747,12 @@ class Workflow:
         t = self._task(run, task_name, task_id)
         if t["state"] != "completed" or t["result_run_id"] is None:
             return None  # running, raised, expired, never ran: nothing is stored
-        blobs = _platform().blobs
+        from datatailr.store.results import load_result
+
+        platform = _platform()
+        blobs = platform.blobs
         try:
-            return blobs.load_result(t["result_run_id"], t["result_task_id"])
+            return load_result(platform.metadata, blobs, t["result_run_id"], t["result_task_id"])
         except KeyError:
             where = blobs.path(blobs.result_key(t["result_run_id"], t["result_task_id"]))
             came = ("" if t["result_run_id"] == run["run_id"]

@@ -28,6 +28,7 @@ from datatailr.image.fingerprint import task_fingerprint
 from datatailr.scheduler.platform import Platform
 from datatailr.store.metadata import owner_tag
 from datatailr.store.recorder import Recorder
+from datatailr.store.results import INLINE_MAX, has_result
 
 
 def save_version(platform: Platform, *, name: str, slug: str, environment: str, dag: Dag,
@@ -164,7 +165,7 @@ def reuse_plan(platform: Platform, run: dict, dag: Dag,
         if not same_version and (now.get(node.name) is None
                                  or now.get(node.name) != before.get(node.name)):
             continue  # its code or constant inputs changed (or cannot be compared)
-        if platform.blobs.has_result(*where):
+        if has_result(meta, platform.blobs, *where):
             plan[node.id] = where
     return _close_over_dependencies(dag, plan)
 
@@ -211,6 +212,7 @@ def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
     if run is None:
         raise NotFoundError(f"No run {run_id} in {platform.config.db_url!r}.")
     reuse = reuse_plan(platform, run, dag)
+    kept = meta.inline_results(list(reuse.values())) if reuse else {}
     options = run.get("options") or {}
     limit = _memory_limit(options)
     extra = {"memory_limit": limit} if limit is not None and _PLAN_HAS_MEMORY_LIMIT else {}
@@ -222,6 +224,10 @@ def execute(platform: Platform, run_id: int, dag: Dag, *, workflow_name: str,
         env={**options.get("env_vars", {}), **(env or {}),
              **run_context(platform, run, workflow_name)},
         reuse=reuse,
+        reused_inline={t: kept[where] for t, where in reuse.items() if where in kept},
+        # small results go with their rows, in the metadata store; a Dask run keeps them in
+        # storage, where a recomputation after a lost worker finds them
+        inline_max=INLINE_MAX if platform.config.executor == "local" else 0,
         fail_after=options.get("fail_after"),
         should_stop=lambda: meta.stop_requested(run_id),
     )

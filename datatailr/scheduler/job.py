@@ -630,8 +630,10 @@ class Job:
         if task_row is None or task_row["state"] != "completed" \
                 or task_row["result_run_id"] is None:
             return None
-        return platform.blobs.load_result(task_row["result_run_id"], task_row["result_task_id"],
-                                          default=None)
+        from datatailr.store.results import load_result
+
+        return load_result(platform.metadata, platform.blobs, task_row["result_run_id"],
+                           task_row["result_task_id"], default=None)
 
     # -- now ------------------------------------------------------------------------------
     @property

@@ -228,19 +228,29 @@ class BlobStore:
                 self.fs.rm(self.path(key), recursive=True)
 
     # -- results --------------------------------------------------------------------------
-    def save_result(self, run_id: int, task_id: int, value: Any) -> None:
+    def save_result(self, run_id: int, task_id: int, value: Any,
+                    inline_max: int = 0) -> bytes | None:
         """Store ``value`` (cloudpickle, protocol 5). A local store keeps the large contiguous
         buffers of arrays and frames out of band (see :func:`_dump_result`), so that readers
-        map them instead of copying; small values are a plain pickle file."""
+        map them instead of copying; small values are a plain pickle file.
+
+        With ``inline_max``, a value whose pickle is at most that many bytes is not written
+        at all: its pickle is returned, for the caller to keep in the metadata store with the
+        task's row (``store.results``), always a plain pickle (``pickle.loads``); None means
+        it was written here."""
         import cloudpickle
 
+        key = self.result_key(run_id, task_id)
+        # below the out-of-band size: a pickle kept inline is always a plain one
+        inline_max = min(inline_max, OUT_OF_BAND_MIN - 1)
         try:
-            with self._atomic_writer(self.result_key(run_id, task_id)) as f:
+            with contextlib.ExitStack() as stack:
+                out = _Spill(inline_max, lambda: stack.enter_context(self._atomic_writer(key)))
                 try:
                     if self.local:
-                        _dump_result(cloudpickle, value, f)
+                        _dump_result(cloudpickle, value, out)
                     else:
-                        cloudpickle.dump(value, f, protocol=5)
+                        cloudpickle.dump(value, out, protocol=5)
                 except OSError:
                     raise  # the disk, not the value (ENOSPC, EIO ...)
                 except Exception as exc:
@@ -250,12 +260,13 @@ class BlobStore:
                         f"(numbers, strings, lists, dicts, DataFrames, arrays) instead of open "
                         f"files, locks, connections or generators."
                     ) from exc
+                return out.small()
         except StorageError:
             raise
         except OSError as exc:
             raise StorageError(_os_error(
                 exc, f"store the result of task {task_id} of run {run_id} at "
-                     f"{self.path(self.result_key(run_id, task_id))}")) from exc
+                     f"{self.path(key)}")) from exc
 
     def load_result(self, run_id: int, task_id: int, default: Any = _MISSING) -> Any:
         """The stored value; ``default`` (or KeyError when none is given) if nothing is stored.
@@ -272,8 +283,7 @@ class BlobStore:
                 # ranged request on an object store).
                 data = self.fs.cat_file(self.path(key))
                 try:
-                    return (_loads_result(memoryview(data)) if _has_trailer(data)
-                            else pickle.loads(data))
+                    return result_from_bytes(data)
                 except Exception as exc:
                     raise StorageError(
                         f"The stored result of task {task_id} of run {run_id} at "
@@ -458,7 +468,47 @@ _MAGIC = b"DTOOB1\x00\n"
 _ALIGN = 64
 
 
-def _dump_result(cloudpickle: Any, value: Any, f: io.BufferedWriter) -> None:
+class _Spill:
+    """Where a result is pickled to: memory while the pickle is at most ``limit`` bytes, the
+    file ``open_file()`` gives from the first write past it (everything so far first). The
+    pickler writes whole frames (64 KiB at most), so a large value is streamed to its file,
+    never held twice in memory; with ``limit`` 0 every value goes to the file."""
+
+    def __init__(self, limit: int, open_file: Any) -> None:
+        self.limit = limit
+        self.open_file = open_file
+        self.memory: bytearray | None = bytearray()
+        self.file: Any = None
+        self.position = 0
+
+    def write(self, data: Any) -> int:
+        n = memoryview(data).nbytes
+        if self.memory is not None:
+            if self.position + n <= self.limit:
+                self.memory += data
+                self.position += n
+                return n
+            self.file = self.open_file()
+            self.file.write(self.memory)
+            self.memory = None
+        self.file.write(data)
+        self.position += n
+        return n
+
+    def tell(self) -> int:
+        return self.position
+
+    def small(self) -> bytes | None:
+        """The whole pickle when it stayed in memory, else None (it is in the file)."""
+        if self.memory is None:
+            return None
+        if not self.position:  # nothing was written: an empty file, as before
+            self.file = self.open_file()
+            return None
+        return bytes(self.memory)
+
+
+def _dump_result(cloudpickle: Any, value: Any, f: Any) -> None:
     """Pickle ``value`` into ``f``, its large contiguous buffers after the pickle."""
     import struct
 
@@ -491,6 +541,11 @@ def _dump_result(cloudpickle: Any, value: Any, f: io.BufferedWriter) -> None:
         position += raw.nbytes
     f.write(b"".join(struct.pack("<QQ", o, n) for o, n in table))
     f.write(struct.pack("<QQ", pickle_len, len(table)) + _MAGIC)
+
+
+def result_from_bytes(data: bytes) -> Any:
+    """The value of a whole result's bytes: a pickle, with or without out-of-band buffers."""
+    return _loads_result(memoryview(data)) if _has_trailer(data) else pickle.loads(data)
 
 
 def _has_trailer(data: bytes | memoryview) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 #: The schema this reader reads; ``MetadataStore`` migrates to the same number (a test holds
 #: the two equal).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 WORKFLOW_COLUMNS = ("workflow_id", "slug", "environment", "name", "created_at", "job_type",
                     "removed_at")
@@ -232,6 +232,11 @@ class FastReader:
         rows = self._query(_select("task_runs", TASK_RUN_COLUMNS)
                            + " WHERE run_id = ? AND task_id = ?", (run_id, task_id))
         return _TASK_RUN(rows[0]) if rows else None
+
+    def inline_result(self, run_id: int, task_id: int) -> bytes | None:
+        rows = self._query("SELECT value FROM task_results WHERE run_id = ? AND task_id = ?",
+                           (run_id, task_id))
+        return bytes(rows[0][0]) if rows else None
 
     def workflow_overview(self, environment: str, since: float,
                           recent: int = 10) -> list[dict]:

@@ -2,7 +2,8 @@
 
 Owns the schema, its version and migrations, and every query the platform makes. Rows go in
 and plain dicts come out (times as POSIX seconds); the composition layer turns them into the
-public API's shapes. Must not know about tasks' code or results: those are blobs elsewhere.
+public API's shapes. Must not know about tasks' code or results: those are blobs elsewhere,
+except the pickles of small results, kept opaque in ``task_results`` (see ``store.results``).
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction is ``BEGIN
 IMMEDIATE`` so that concurrent writers (a notebook, a script, the agent, the CLI) queue for the
@@ -124,6 +125,15 @@ task_runs = sa.Table(
     sa.Column("worker", sa.String(200)),  # the Dask worker's address
     sa.Column("peak_rss", sa.BigInteger),  # bytes, of the task's process tree
     sa.Column("cpu_seconds", sa.Float),
+)
+
+#: small task results (a pickle of at most a few KiB), kept here instead of in storage and
+#: written in the transaction that marks their task completed; larger ones are blobs
+task_results = sa.Table(
+    "task_results", md,
+    sa.Column("run_id", sa.Integer, primary_key=True),
+    sa.Column("task_id", sa.Integer, primary_key=True),
+    sa.Column("value", sa.LargeBinary, nullable=False),
 )
 
 schedule_fires = sa.Table(
@@ -537,6 +547,7 @@ class MetadataStore:
             ).all()]
             for chunk in _chunks(run_ids, 500):
                 conn.execute(task_runs.delete().where(task_runs.c.run_id.in_(chunk)))
+                conn.execute(task_results.delete().where(task_results.c.run_id.in_(chunk)))
             conn.execute(runs.delete().where(runs.c.workflow_id == workflow_id))
             conn.execute(versions.delete().where(versions.c.workflow_id == workflow_id))
             conn.execute(schedule_fires.delete().where(schedule_fires.c.workflow_id == workflow_id))
@@ -764,6 +775,26 @@ class MetadataStore:
             ).first()
             return _row(row) if row else None
 
+    def inline_result(self, run_id: int, task_id: int) -> bytes | None:
+        """The pickle of a small result kept here, or None (it is in storage, or gone)."""
+        with self.read() as conn:
+            return conn.execute(sa.select(task_results.c.value).where(
+                task_results.c.run_id == run_id, task_results.c.task_id == task_id)).scalar()
+
+    def inline_results(self, where: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """(run id, task id) -> pickle, for those of ``where`` whose result is kept here."""
+        found: dict[tuple[int, int], bytes] = {}
+        by_run: dict[int, set[int]] = {}
+        for run_id, task_id in where:
+            by_run.setdefault(run_id, set()).add(task_id)
+        with self.read() as conn:
+            for run_id, task_ids in by_run.items():
+                for r in conn.execute(sa.select(task_results).where(
+                        task_results.c.run_id == run_id)):
+                    if r.task_id in task_ids:
+                        found[(run_id, r.task_id)] = r.value
+        return found
+
     def request_stop(self, run_id: int) -> bool:
         """Ask the process running a run to stop it; a pending run is stopped at once."""
         with self.write() as conn:
@@ -860,6 +891,7 @@ class MetadataStore:
                 conn.execute(task_runs.update().where(
                     sa.or_(task_runs.c.run_id.in_(chunk), task_runs.c.result_run_id.in_(chunk)),
                     task_runs.c.state == "completed").values(state="expired"))
+                conn.execute(task_results.delete().where(task_results.c.run_id.in_(chunk)))
 
     # -- key-value store ------------------------------------------------------------------
     def kv_put(self, environment: str, key: str, value: str, acl: Any = None) -> None:
@@ -957,19 +989,29 @@ class MetadataStore:
         return out
 
     def apply(self, conn: sa.Connection, statements: list[tuple[str, dict]]) -> None:
-        """Execute recorder statements: ("run", values) or ("task", values) updates."""
+        """Execute recorder statements: ("run", values) or ("task", values) updates and
+        ("result", values) small results, in the caller's transaction."""
         task_updates: dict[tuple, list[dict]] = {}
+        results: list[tuple[int, int, bytes]] = []
         for kind, values in statements:
             if kind == "run":
                 run_id = values.pop("run_id")
                 conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
+            elif kind == "result":
+                results.append((values["run_id"], values["task_id"], values["value"]))
             else:
                 key = tuple(sorted(k for k in values if k not in ("b_run_id", "b_task_id")))
                 task_updates.setdefault(key, []).append(values)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        if results:
+            # absolute values, so writing a batch again (after a failed commit) is harmless
+            conn.exec_driver_sql(
+                f"INSERT INTO task_results (run_id, task_id, value) VALUES ({mark}, {mark}, "
+                f"{mark}) ON CONFLICT (run_id, task_id) DO UPDATE SET value = excluded.value",
+                results)
         for key, rows in task_updates.items():
             # The hot path of every run (two rows a task): plain SQL in the driver's parameter
             # style, executemany'd, skips SQLAlchemy's per-row parameter processing.
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             sets = [f"{k} = COALESCE({mark}, {k})" if k in _KEEP_WHEN_NONE else f"{k} = {mark}"
                     for k in key]
             sql = (f"UPDATE task_runs SET {', '.join(sets)} "
@@ -1133,11 +1175,17 @@ def _migrate_3_to_4(conn: sa.Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _migrate_4_to_5(conn: sa.Connection) -> None:
+    """Small results kept in the store: the ``task_results`` table, made by create_all.
+    Every result stored before stays where it is, in storage."""
+
+
 MIGRATIONS: dict[int, Any] = {
     # schema_version N -> N+1: a function of a connection in the migrating transaction
     1: _migrate_1_to_2,
     2: _add_missing_columns,  # removed_at on workflows and versions (soft removal)
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 
 _STORES: dict[tuple[int, str], MetadataStore] = {}

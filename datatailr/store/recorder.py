@@ -2,6 +2,8 @@
 
 One transaction per batch of events (the controller hands over the events of one loop turn),
 so a 200-task run costs a few hundred rows in a few dozen short transactions, not 400 commits.
+A small result travels with its task's "completed" event and is written in the same
+transaction, so no row ever says completed without its result stored, nor the other way.
 
 The run goes on when the database does not: a batch that cannot be written (locked past a
 short wait, disk full, server gone) stays in a backlog, in order, and is retried with backoff
@@ -82,6 +84,10 @@ class Recorder:
                                         e.time if e.state != "did_not_run" else None,
                                         e.attempts, e.error, where, peak_rss=e.peak_rss,
                                         cpu_seconds=e.cpu_seconds))
+                if e.result is not None and e.state == "completed":
+                    # in the batch (one transaction) that marks the task completed
+                    self._add("result", {"run_id": e.run_id, "task_id": e.task_id,
+                                         "value": e.result})
             elif isinstance(e, RunFinished):
                 self._add("run", {"run_id": e.run_id, "state": e.state,
                                   "end_time": e.time, "error": e.error})

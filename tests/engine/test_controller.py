@@ -136,3 +136,49 @@ def test_a_timed_out_attempt_records_what_it_used(tmp_path):
     [done] = [e for e in events if isinstance(e, TaskFinished)]
     assert (state, done.state) == ("failed", "failed")
     assert done.cpu_seconds > 0 and isinstance(done.peak_rss, int)
+
+
+@task()
+def small_value():
+    return {"rows": 3}
+
+
+@task()
+def big_value():
+    return "x" * 100_000
+
+
+@task()
+def sizes(small, big, *earlier):
+    return (small, len(big), *earlier)
+
+
+def test_small_results_travel_inline_with_their_events_and_large_ones_are_files(tmp_path):
+    import pickle
+
+    dag = trace(lambda: sizes(small_value(), big_value()))
+    state, events, io = run(dag, tmp_path, inline_max=4096)
+    done = {e.task_id: e for e in events if isinstance(e, TaskFinished)}
+    assert (state, pickle.loads(done[0].result), done[1].result,
+            pickle.loads(done[2].result)) == ("completed", {"rows": 3}, None, ({"rows": 3}, 100_000))
+    # only the large result is in storage; the consumer got the small one with its call
+    assert sorted(os.listdir(tmp_path / "blobs" / "results" / "1")) == ["1.pkl"]
+
+
+def test_a_reused_small_result_reaches_its_consumer_from_the_plan(tmp_path):
+    import pickle
+
+    dag = trace(lambda: sizes(small_value(), big_value(), "kept"))
+    state, events, io = run(dag, tmp_path, inline_max=4096,
+                            reuse={0: (7, 0)}, reused_inline={0: pickle.dumps("from run 7")})
+    done = {e.task_id: e for e in events if isinstance(e, TaskFinished)}
+    assert (state, done[0].reused_from, pickle.loads(done[2].result)) == (
+        "completed", (7, 0), ("from run 7", 100_000, "kept"))
+
+
+def test_without_inline_results_every_result_is_a_file(tmp_path):
+    dag = trace(lambda: sizes(small_value(), big_value()))
+    state, events, io = run(dag, tmp_path)
+    assert (state, [e.result for e in events if isinstance(e, TaskFinished)]) == (
+        "completed", [None, None, None])
+    assert (io.load_result(1, 0), io.load_result(1, 2)) == ({"rows": 3}, ({"rows": 3}, 100_000))

@@ -112,8 +112,8 @@ def test_a_full_disk_fails_the_task_saying_disk_full_with_the_path(small_disk, m
     where = blobs.path(blobs.result_key(run.run_id, 1))
     assert big["error"] == (f"Disk full: cannot store the result of task 1 of run "
                             f"{run.run_id} at {where} (No space left on device).")
-    assert run.result("small") == "fits"
-    assert os.listdir(os.path.dirname(where)) == ["0.pkl"]  # no partial file left behind
+    assert run.result("small") == "fits"  # kept with its row, in the metadata store
+    assert os.listdir(os.path.dirname(where)) == []  # no partial file left behind
 
 
 def test_everything_in_the_home_is_private_under_umask_022(tmp_path, monkeypatch):
@@ -159,10 +159,12 @@ def test_an_older_loose_home_is_tightened_once_saying_so(tmp_path, monkeypatch, 
         0o700, 0o700, 0o600]
 
 
-def test_a_missing_result_is_an_error_naming_run_task_and_path(home):
+def test_a_missing_result_is_an_error_naming_run_task_and_path(home, monkeypatch):
+    from datatailr.scheduler import execution
     from datatailr.scheduler.platform import current_platform
     from tests.cli.conftest import dt
 
+    monkeypatch.setattr(execution, "INLINE_MAX", 0)  # every result a file in storage
     run = spec_workflows.sales_pipeline(local_run=True, progress=False)
     blobs = current_platform().blobs
     where = blobs.path(blobs.result_key(run.run_id, 0))
@@ -198,9 +200,32 @@ def test_a_symlink_planted_in_the_log_folder_is_never_written_through(home, tmp_
     assert fetch["state"] == "failed"
 
 
-def test_results_of_a_recreated_database_never_overwrite_the_old_ones(home):
+def test_a_small_result_missing_from_the_store_is_an_error_too(home):
     from datatailr.scheduler.platform import current_platform
     from datatailr.store import metadata
+
+    run = spec_workflows.sales_pipeline(local_run=True, progress=False)
+    meta = current_platform().metadata
+    assert meta.inline_result(run.run_id, 0) is not None
+    with meta.write() as conn:
+        conn.execute(metadata.task_results.delete().where(
+            metadata.task_results.c.run_id == run.run_id, metadata.task_results.c.task_id == 0))
+    blobs = current_platform().blobs
+    with pytest.raises(StorageError) as err:
+        run.result("fetch_data")
+    assert str(err.value) == (
+        f"The result of task 'fetch_data' of run {run.run_id} is missing from storage: "
+        f"{blobs.path(blobs.result_key(run.run_id, 0))}. It completed, so it was stored; the "
+        f"file was removed or the storage changed. Rerun the task: "
+        f"Workflow('daily_sales_report').rerun({run.run_id}, full=True).")
+
+
+def test_results_of_a_recreated_database_never_overwrite_the_old_ones(home, monkeypatch):
+    from datatailr.scheduler import execution
+    from datatailr.scheduler.platform import current_platform
+    from datatailr.store import metadata
+
+    monkeypatch.setattr(execution, "INLINE_MAX", 0)  # results that are files in storage
 
     first = spec_workflows.sales_pipeline(local_run=True, progress=False)
     old = current_platform().blobs

@@ -29,7 +29,28 @@ def test_an_unpicklable_result_leaves_nothing_behind(tmp_path):
     store = BlobStore(str(tmp_path))
     with pytest.raises(UnpicklableResultError, match=r"_thread.lock\) cannot be pickled"):
         store.save_result(1, 0, threading.Lock())
-    assert os.listdir(tmp_path / "results" / "1") == []
+    assert os.listdir(tmp_path) == []  # failed before its first frame: nothing was made
+    with pytest.raises(UnpicklableResultError, match=r"list\) cannot be pickled: TypeError"):
+        store.save_result(1, 1, ["x" * 200_000, threading.Lock()], inline_max=4096)
+    assert os.listdir(tmp_path / "results" / "1") == []  # the partial file is removed
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_a_small_result_comes_back_as_its_pickle_and_writes_nothing(tmp_path, where):
+    import pickle
+
+    url = str(tmp_path) if where == "local" else f"memory://inline-{tmp_path.name}"
+    store = BlobStore(url)
+    small = store.save_result(7, 0, {"n": [1, 2, 3]}, inline_max=4096)
+    assert (pickle.loads(small), store.has_result(7, 0)) == ({"n": [1, 2, 3]}, False)
+    # one byte over the limit is a file, read back as before
+    exact = store.save_result(7, 1, "y" * 100, inline_max=len(small))
+    assert exact is None and store.load_result(7, 1) == "y" * 100
+    # never inline without being asked, nor past the out-of-band size
+    assert store.save_result(7, 2, 1) is None and store.load_result(7, 2) == 1
+    big = bytes(range(256)) * 1024
+    assert store.save_result(7, 3, big, inline_max=10 << 20) is None
+    assert store.load_result(7, 3) == big
 
 
 def test_logs_tail_and_remote_upload(tmp_path):

@@ -84,6 +84,9 @@ def seeded(tmp_path):
                 state="completed", start_time=base + i, end_time=base + i + 0.5, attempts=2,
                 error=None, result_run_id=run_id, result_task_id=1, pid=7, host="h",
                 worker="tcp://w:1", peak_rss=2**33 + i, cpu_seconds=0.25))
+            if i % 2:
+                conn.execute(metadata.task_results.insert().values(
+                    run_id=run_id, task_id=1, value=f"pickle {i}".encode()))
         run_ids.append(run_id)
     meta.dispose()  # every connection closed: the WAL is checkpointed into the file
     return url, meta, ids, run_ids, base
@@ -123,7 +126,8 @@ def test_every_read_is_the_stores(tmp_path):
                 calls.append(("count_runs", (wid,), kwargs))
     for run_id in run_ids:
         calls += [("get_run", (run_id,), {}), ("task_runs", (run_id,), {}),
-                  ("task_run", (run_id, 0), {}), ("task_run", (run_id, 1), {})]
+                  ("task_run", (run_id, 0), {}), ("task_run", (run_id, 1), {}),
+                  ("inline_result", (run_id, 0), {}), ("inline_result", (run_id, 1), {})]
     for env in ("dev", "prod", "pre"):
         for since, recent in [(base + 3600 * 10, 10), (0.0, 3), (base * 2, 1), (base, 0)]:
             calls.append(("workflow_overview", (env, since), {"recent": recent}))

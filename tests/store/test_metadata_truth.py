@@ -169,3 +169,38 @@ def test_kv_round_trip_per_environment(db):
     assert [r["key"] for r in store.kv_list("dev")] == ["a/b", "a_c"]
     assert (store.kv_delete("dev", "a/b"), store.kv_delete("dev", "a/b")) == (True, False)
     assert store.kv_get("dev", "a/b") is None and store.kv_get("prod", "a/b")["value"] == "3"
+
+
+CRASH_MID_BATCH = """
+import os, sys
+from datatailr.store.metadata import MetadataStore
+
+store = MetadataStore(sys.argv[1])
+run_id = int(sys.argv[2])
+batch = [("task", {"b_run_id": run_id, "b_task_id": 0, "state": "completed",
+                   "result_run_id": run_id, "result_task_id": 0}),
+         ("result", {"run_id": run_id, "task_id": 0, "value": b"the result"})]
+with store.write() as conn:
+    execute = conn.exec_driver_sql
+
+    def then_die(sql, *args, **kwargs):
+        out = execute(sql, *args, **kwargs)
+        if sql.startswith("UPDATE task_runs"):
+            os._exit(9)  # killed with the batch's statements run, before its commit
+        return out
+
+    conn.exec_driver_sql = then_die
+    store.apply(conn, batch)
+"""
+
+
+def test_a_process_dying_mid_batch_leaves_no_row_ahead_of_its_result(db):
+    url = f"sqlite:///{db}"
+    store = MetadataStore(url)
+    wid = _workflow(store, "flow", "flow")
+    run_id = store.create_run(workflow_id=wid, job_version=1, trigger="local", task_names=["a"])
+    done = subprocess.run([sys.executable, "-c", CRASH_MID_BATCH, url, str(run_id)])
+    assert done.returncode == 9
+    [row] = store.task_runs(run_id)
+    assert (row["state"], row["result_run_id"], store.inline_result(run_id, 0)) == (
+        "pending", None, None)
