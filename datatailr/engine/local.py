@@ -38,6 +38,8 @@ from datatailr.engine.worker import (
 
 #: With tasks queued and none finished for this long, the pool adds a worker.
 GROW_AFTER = 0.004
+#: ... and, while it stays that way, looks again this long after its last fork.
+GROW_AGAIN = 0.001
 #: how often the memory of a running task's process tree is sampled: with a memory limit,
 #: and without one (where the worker's own measure is exact, a sample only adds children)
 LIMIT_SAMPLE_SECONDS = 0.025
@@ -112,6 +114,7 @@ class LocalExecutor:
         self.poller = select.poll()
         self.by_fd: dict[int, _Worker] = {}
         self.last_progress = time.monotonic()
+        self.last_fork = 0.0
 
     # -- pool -----------------------------------------------------------------------------
     def _fork(self) -> _Worker:
@@ -144,7 +147,8 @@ class LocalExecutor:
         that only while no task has finished for GROW_AFTER seconds - the pool is not keeping
         up - and fewer busy workers than cores are on the CPU: then some are waiting on
         something else (sleep, I/O, a service), and as many ready tasks as there are idle
-        cores get a process of their own. Tasks that are merely slow on the CPU never get
+        cores get a process of their own (looking again GROW_AGAIN after, when the new
+        workers' tasks have had a moment to show whether they wait too). Tasks that are merely slow on the CPU never get
         more workers than cores (more would only share the cores and slow everything else),
         and a stream of quick tasks never forks a crowd."""
         room = self.max_workers - len(self.workers)
@@ -152,10 +156,14 @@ class LocalExecutor:
             return 0
         if len(self.workers) < self.cores:
             return min(room, self.cores - len(self.workers))
-        if time.monotonic() - self.last_progress < GROW_AFTER:
+        if time.monotonic() < self._next_growth():
             return 0
         on_cpu = sum(1 for w in self.by_task.values() if _on_cpu(w.pid))
         return min(room, max(self.cores - on_cpu, 0))
+
+    def _next_growth(self) -> float:
+        """When the pool, past the core count, may next look at adding workers."""
+        return max(self.last_progress + GROW_AFTER, self.last_fork + GROW_AGAIN)
 
     def _dispatch(self) -> None:
         grow = 0
@@ -165,7 +173,7 @@ class LocalExecutor:
             elif grow or (grow := self._may_grow()):
                 worker = self._fork()
                 grow -= 1
-                self.last_progress = time.monotonic()  # forks once per quiet period
+                self.last_fork = time.monotonic()
             else:
                 return
             call = self.queue.popleft()
@@ -187,7 +195,8 @@ class LocalExecutor:
                 time.sleep(min(timeout, 0.05))
             return []
         if self.queue and len(self.workers) < self.max_workers:
-            timeout = GROW_AFTER if timeout is None else min(timeout, GROW_AFTER)
+            grow_in = max(self._next_growth() - time.monotonic(), GROW_AGAIN)
+            timeout = grow_in if timeout is None else min(timeout, grow_in)
         now = time.monotonic()
         sample_at = min((w.next_sample for w in self.by_task.values() if w.rss0 is not None),
                         default=None)

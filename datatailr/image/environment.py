@@ -14,10 +14,9 @@ import ast
 import contextlib
 import fcntl
 import hashlib
-import importlib.metadata
 import json
 import os
-import platform as platform_mod
+import re
 import shutil
 import subprocess
 import sys
@@ -126,6 +125,8 @@ def read_requirements(spec: Any) -> list[str] | str:
 def infer_requirements(sources: Iterable[bytes | str], own_modules: Iterable[str]) -> list[str]:
     """``"auto"``: the installed distributions the code imports, pinned at their versions
     here (the user's own modules and the standard library need none)."""
+    import importlib.metadata
+
     own = {m.split(".")[0] for m in own_modules}
     tops: set[str] = set()
     for source in sources:
@@ -147,10 +148,18 @@ def infer_requirements(sources: Iterable[bytes | str], own_modules: Iterable[str
 
 # -- what is here ---------------------------------------------------------------------------
 
-def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
+_SEPARATORS = re.compile(r"[-_.]+")
 
-    return str(canonicalize_name(name))
+
+def _canonical(name: str) -> str:
+    """A distribution's normalized name (PEP 503), as ``packaging.utils.canonicalize_name``
+    gives it - without importing ``packaging`` on every save."""
+    return _SEPARATORS.sub("-", name).lower()
+
+
+def _python_version() -> str:
+    """'3.11.7', as ``platform.python_version()`` says it (without importing platform)."""
+    return sys.version.split()[0]
 
 
 _SCANNED: dict[tuple, dict[str, str]] = {}
@@ -190,6 +199,8 @@ def _scan(paths: list[str]) -> dict[str, str]:
             stem = name.rsplit(".", 1)[0]
             dist, sep, version = stem.partition("-")
             if not sep:
+                import importlib.metadata
+
                 with contextlib.suppress(Exception):
                     meta = importlib.metadata.PathDistribution(Path(entry or ".") / name)
                     dist, version = meta.metadata["Name"], meta.version
@@ -202,7 +213,7 @@ def _scan(paths: list[str]) -> dict[str, str]:
 def record() -> dict:
     """What a version records of the environment it was made in."""
     return {
-        "python": platform_mod.python_version(),
+        "python": _python_version(),
         "implementation": sys.implementation.name,
         "platform": sysconfig.get_platform(),
         "distributions": distributions(),
@@ -212,6 +223,8 @@ def record() -> dict:
 def unmet(requirements: list[str], installed: dict[str, str] | None = None
           ) -> list[tuple[str, str | None]]:
     """(requirement, installed version or None) for each requirement not satisfied."""
+    import importlib.metadata
+
     from packaging.requirements import Requirement
 
     out: list[tuple[str, str | None]] = []
@@ -248,7 +261,7 @@ def check_here(requirements: list[str], workflow_name: str) -> None:
 # -- isolated environments ------------------------------------------------------------------
 
 def requirements_key(requirements: list[str]) -> str:
-    text = json.dumps({"python": platform_mod.python_version(), "exe": sys.executable,
+    text = json.dumps({"python": _python_version(), "exe": sys.executable,
                        "requirements": sorted(requirements)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -266,6 +279,8 @@ _UI_ONLY = {"anywidget", "traitlets"}
 def _datatailr_requirements() -> list[str]:
     """datatailr's declared dependencies: from the source checkout's pyproject.toml when it
     runs from one, else from its installed metadata."""
+    import importlib.metadata
+
     import datatailr
 
     pyproject = Path(datatailr.__file__).resolve().parent.parent / "pyproject.toml"
@@ -287,6 +302,8 @@ def _datatailr_requirements() -> list[str]:
 def _own_dependencies(requirements: list[str]) -> list[str]:
     """datatailr's own runtime dependencies and everything they need, pinned at this
     environment's versions, except what the requirements name (theirs win)."""
+    import importlib.metadata
+
     from packaging.requirements import Requirement
 
     asked = {_canonical(Requirement(r).name) for r in requirements}

@@ -28,7 +28,6 @@ import os
 import socket
 import stat
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -364,6 +363,8 @@ class MetadataStore:
                               if sa.inspect(conn).has_table("meta") else None)
                 if found_text is None:  # a new database (we hold the lock: nobody else made it)
                     md.create_all(conn)
+                    import uuid  # (only here: it imports platform, ~1 ms of every start)
+
                     self.store_id = uuid.uuid4().hex[:12]
                     conn.execute(meta_table.insert(), [
                         {"key": "schema_version", "value": str(SCHEMA_VERSION)},

@@ -51,3 +51,13 @@ def test_auto_pins_the_installed_distributions_the_code_imports():
     assert env_mod.infer_requirements(sources, ["helper"]) == [
         f"rich=={importlib.metadata.version('rich')}",
         f"six=={importlib.metadata.version('six')}"]
+
+
+def test_names_and_the_python_version_are_said_as_packaging_and_platform_say_them():
+    import platform
+
+    from packaging.utils import canonicalize_name
+
+    names = ["Django", "zope.interface", "Foo_Bar.baz", "typing-extensions", "A__B--C..d", "x"]
+    assert [env_mod._canonical(n) for n in names] == [str(canonicalize_name(n)) for n in names]
+    assert env_mod._python_version() == platform.python_version()
