@@ -248,7 +248,7 @@ class Agent:
                  spawn: Callable[[int], Any] | None = None,
                  queues: Sequence[str] | None = None) -> None:
         from datatailr.scheduler.platform import current_platform
-        from datatailr.store.metadata import owner_tag
+        from datatailr.store.sql import owner_tag
 
         self.platform = current_platform()
         self.meta = self.platform.metadata
@@ -463,7 +463,7 @@ class Agent:
     def start_pending(self) -> None:
         """Claim and start the pending runs of the queues served, oldest first; a run whose
         workflow has ``max_concurrent_runs`` in flight waits, pending, for a later turn."""
-        from datatailr.store.metadata import owner_tag
+        from datatailr.store.sql import owner_tag
 
         for run in self.meta.pending_runs(queues=self.queues):
             limit = (run.get("options") or {}).get("max_concurrent_runs")

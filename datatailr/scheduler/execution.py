@@ -26,9 +26,9 @@ from datatailr.errors import NotFoundError
 from datatailr.image import code as code_mod
 from datatailr.image.fingerprint import task_fingerprint
 from datatailr.scheduler.platform import Platform
-from datatailr.store.metadata import owner_tag
 from datatailr.store.recorder import Recorder
 from datatailr.store.results import INLINE_MAX, has_result
+from datatailr.store.sql import owner_tag
 
 
 def save_version(platform: Platform, *, name: str, slug: str, environment: str, dag: Dag,

@@ -4,10 +4,12 @@ Reopened when DATATAILR_HOME (or another setting) changes, and per process after
 Owns the home folder's privacy: it is made 0700, and a home made looser by an older version
 (or by hand) is tightened when opened, saying so once.
 
-Inside ``read_only()`` the platform of a plain SQLite store reads through
-``datatailr.store.fastread`` (the standard library's sqlite3, the file opened read-only) and
-SQLAlchemy is not imported; what that reader cannot do raises ``NeedsFullStore``, for the caller
-to do again outside. ``DATATAILR_FAST_READ=0`` turns this off (every read on the full store).
+The metadata of a plain SQLite store that exists at the current schema is the direct store
+(``datatailr.store.direct``: the standard library's sqlite3 for a run's hot path, the full
+store for the rest, opened when first needed), so a script's local run never imports
+SQLAlchemy. Inside ``read_only()`` the platform reads through ``datatailr.store.fastread`` (the
+file opened read-only); what that reader cannot do raises ``NeedsFullStore``, for the caller to
+do again outside. ``DATATAILR_FAST_READ=0`` turns both off (everything on the full store).
 """
 
 from __future__ import annotations
@@ -33,12 +35,26 @@ __all__ = ["NeedsFullStore", "Platform", "current_platform", "make_private_home"
 class Platform:
     def __init__(self, config: Config) -> None:
         from datatailr.store.blobs import BlobStore
-        from datatailr.store.metadata import open_metadata  # SQLAlchemy: only when needed
 
         self.config = config
         make_private_home(config.home)
-        self.metadata: MetadataStore = open_metadata(config.db_url)
+        self.metadata: MetadataStore = _open_metadata(config.db_url)
         self.blobs: BlobStore = BlobStore(config.storage_url, namespace=self.metadata.store_id)
+
+
+def _open_metadata(url: str) -> MetadataStore:
+    """The direct store of a plain SQLite file that exists at the current schema (no
+    SQLAlchemy until something needs the full store), else the full store, which makes or
+    migrates it. ``DATATAILR_FAST_READ=0``: always the full store."""
+    if fast_reads_enabled():
+        from datatailr.store.direct import open_direct
+
+        direct = open_direct(url)
+        if direct is not None:
+            return cast("MetadataStore", direct)
+    from datatailr.store.metadata import open_metadata  # SQLAlchemy: only when needed
+
+    return open_metadata(url)
 
 
 class ReadOnlyPlatform:

@@ -382,7 +382,7 @@ class Supervisor:
 
     # -- starting a process ---------------------------------------------------------------
     def launch(self, job: dict, run: dict) -> None:
-        from datatailr.store.metadata import owner_tag
+        from datatailr.store.sql import owner_tag
 
         run_id = int(run["run_id"])
         run = self.meta.get_run(run_id) or run  # with its options (the port it asked for)

@@ -8,8 +8,8 @@ get``). Every method answers exactly what the ``MetadataStore`` method of the sa
 answers - the same dicts, the same value types - so the composition layer above cannot tell
 them apart (tests/store/test_fastread.py compares them on a real store).
 
-The file is opened with ``mode=ro`` (a URI): this module cannot write, migrate or create a
-store. Whatever would need that raises ``NeedsFullStore`` and the caller does the whole
+The file is opened with ``mode=ro`` (a URI): this reader cannot write, migrate or create a
+store (``store.direct`` subclasses it to open the file ``rw`` and write a run's hot path). Whatever would need that raises ``NeedsFullStore`` and the caller does the whole
 operation again on the full store: a missing or empty file, a schema version other than this
 one, a database error, a filter it does not make, and a write (a reader that finds a run whose
 process is gone marks it ``unknown`` in the store: ``try_mark_abandoned``).
@@ -102,19 +102,17 @@ class FastReader:
 
     is_sqlite = True
 
+    #: how the file is opened: ``ro`` here (SQLite refuses every write), ``rw`` for the
+    #: direct store; either way a missing file is an error, never created
+    MODE = "ro"
+
     def __init__(self, url: str) -> None:
         path = sqlite_path(url)
         if path is None:
             raise NeedsFullStore(f"{url!r} is not a plain SQLite file URL")
         self.url = url
         self.where = path
-        try:
-            # mode=ro: SQLite refuses every write; a missing file is an error, never created
-            self._db = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True,
-                                       timeout=60, isolation_level=None,
-                                       check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise NeedsFullStore(f"cannot open {path} read-only: {exc}") from None
+        self._db = self._connect()
         try:
             meta = dict(self._query("SELECT key, value FROM meta WHERE key IN "
                                     "('schema_version', 'store_id')"))
@@ -126,6 +124,13 @@ class FastReader:
             raise NeedsFullStore(f"{path} has schema version {meta.get('schema_version')!r}, "
                                  f"not {SCHEMA_VERSION}")
         self.store_id = meta.get("store_id") or ""
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(f"file:{_uri_path(self.where)}?mode={self.MODE}", uri=True,
+                                   timeout=60, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise NeedsFullStore(f"cannot open {self.where} (mode {self.MODE}): {exc}") from None
 
     def close(self) -> None:
         self._db.close()
@@ -173,13 +178,13 @@ class FastReader:
         rows = self._query(_select("versions", VERSION_COLUMNS)
                            + " WHERE workflow_id = ? AND removed_at IS NULL"
                            " ORDER BY job_version DESC LIMIT 1", (workflow_id,))
-        return _version(rows[0]) if rows else None
+        return version_dict(rows[0]) if rows else None
 
     def get_version(self, workflow_id: int, job_version: int) -> dict | None:
         rows = self._query(_select("versions", VERSION_COLUMNS)
                            + " WHERE workflow_id = ? AND job_version = ?",
                            (workflow_id, job_version))
-        return _version(rows[0]) if rows else None
+        return version_dict(rows[0]) if rows else None
 
     def list_versions(self, workflow_id: int) -> list[dict]:
         columns = ("job_version", "created_at", "task_count", "schedule", "code_hash",
@@ -237,6 +242,10 @@ class FastReader:
         rows = self._query("SELECT value FROM task_results WHERE run_id = ? AND task_id = ?",
                            (run_id, task_id))
         return bytes(rows[0][0]) if rows else None
+
+    def stop_requested(self, run_id: int) -> bool:
+        rows = self._query("SELECT stop_requested FROM runs WHERE run_id = ?", (run_id,))
+        return bool(rows[0][0]) if rows else False
 
     def workflow_overview(self, environment: str, since: float,
                           recent: int = 10) -> list[dict]:
@@ -311,7 +320,8 @@ def _run_filters(workflow_id: int, start: float | None, end: float | None,
     return " AND ".join(where), params
 
 
-def _version(row: Sequence[Any]) -> dict:
+def version_dict(row: Sequence[Any]) -> dict:
+    """A row of ``VERSION_COLUMNS`` as the store's version dict (its JSON read)."""
     d = _VERSION(row)
     d["definition"] = json.loads(d["definition"])
     d["schedule"] = json.loads(d["schedule"]) if d.get("schedule") else None

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import stat
 import time
 from collections.abc import Iterator, Sequence
@@ -35,7 +34,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from datatailr.errors import InvalidArgumentError, StorageError, StoreUnavailableError
-from datatailr.store.fastread import SCHEMA_VERSION  # one number, read by both stores
+from datatailr.store import sql
+from datatailr.store.fastread import (  # SCHEMA_VERSION: one number, read by both stores
+    SCHEMA_VERSION,
+    VERSION_COLUMNS,
+    version_dict,
+)
+from datatailr.store.sql import owner_tag, retry_seconds  # noqa: F401 - owner_tag also here
 
 md = sa.MetaData()
 
@@ -167,25 +172,6 @@ agents = sa.Table(
 
 RUN_COLUMNS = [c for c in runs.c if c.name not in ("options",)]
 
-#: How long a transaction that cannot begin (locked, disk full, server gone) is retried.
-DEFAULT_RETRY_SECONDS = 60.0
-
-
-def retry_seconds() -> float:
-    raw = os.environ.get("DATATAILR_STORE_RETRY_SECONDS")
-    if not raw:
-        return DEFAULT_RETRY_SECONDS
-    try:
-        value = float(raw)
-        if value < 0:
-            raise ValueError
-    except ValueError:
-        raise InvalidArgumentError(
-            f"DATATAILR_STORE_RETRY_SECONDS={raw!r}: give a number of seconds >= 0."
-        ) from None
-    return value
-
-
 def _transient(exc: BaseException) -> bool:
     """A failure that may pass: the database is locked or busy, the disk is full, or the
     connection to the server is gone. Not: a missing file, bad SQL, a constraint."""
@@ -193,23 +179,42 @@ def _transient(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         return False
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "unable to open database file" in text or "no such table" in text:
-        return False
-    return True
+    return sql.transient(str(getattr(exc, "orig", exc)))
 
 
 def _what_failed(exc: BaseException, where: str) -> str:
-    text = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else repr(exc)
-    low = text.lower()
-    if "disk is full" in low or "no space left" in low:
-        return f"disk full: cannot write the metadata database {where} ({text})"
-    if "locked" in low or "busy" in low:
-        return (f"the metadata database {where} is locked: another process held its write lock "
-                f"past the busy timeout ({text})")
-    if "disk i/o" in low:
-        return f"disk I/O error on the metadata database {where} ({text})"
-    return f"the metadata database {where} is unavailable ({text})"
+    return sql.what_failed(str(getattr(exc, "orig", exc)) if str(exc) else repr(exc), where)
+
+
+class _Driver:
+    """An SQLAlchemy connection as ``store.sql`` uses one: its driver, in the driver's
+    parameter style (no per-row parameter processing on the hot path)."""
+
+    __slots__ = ("conn", "mark", "returning")
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self.returning = conn.dialect.name != "sqlite"
+
+    def _sql(self, text: str) -> str:
+        return text if self.mark == "?" else text.replace("?", self.mark)
+
+    def rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return [tuple(r) for r in self.conn.exec_driver_sql(self._sql(text), tuple(params))]
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> None:
+        self.conn.exec_driver_sql(self._sql(text), tuple(params))
+
+    def many(self, text: str, rows: list[tuple]) -> None:
+        self.conn.exec_driver_sql(self._sql(text), rows)
+
+    def insert(self, text: str, params: Sequence[Any], id_column: str) -> int:
+        if self.returning:
+            result = self.conn.exec_driver_sql(self._sql(f'{text} RETURNING "{id_column}"'),
+                                               tuple(params))
+            return int(result.scalar_one())
+        return int(self.conn.exec_driver_sql(self._sql(text), tuple(params)).lastrowid)
 
 
 def _row(row: Any) -> dict:
@@ -236,7 +241,10 @@ class MetadataStore:
                 path = url.split("///", 1)[1] if "///" in url else ""
                 if path and path != ":memory:":
                     self.where = os.path.abspath(path)
-                    _prepare_sqlite_file(self.where)
+                    if self.where not in sql.OPEN_SQLITE_FILES:
+                        # (never opened by hand while a direct store of this process has it
+                        # open: closing any descriptor of the file drops SQLite's locks on it)
+                        _prepare_sqlite_file(self.where)
                 self.engine = sa.create_engine(
                     url, connect_args={"timeout": 60, "check_same_thread": False},
                     poolclass=sa.pool.NullPool if path == ":memory:" else None,
@@ -392,36 +400,8 @@ class MetadataStore:
     # -- workflows and versions -----------------------------------------------------------
     def ensure_workflow(self, conn: sa.Connection, slug: str, environment: str, name: str,
                         job_type: str = "workflow") -> int:
-        """The id of the job ``name`` (slug ``slug``), made if new. A different display name
-        (or job type) with the same slug is another job: refused, never merged."""
-        found = conn.execute(
-            sa.select(workflows.c.workflow_id, workflows.c.name, workflows.c.job_type,
-                      workflows.c.removed_at)
-            .where(workflows.c.slug == slug, workflows.c.environment == environment)
-        ).first()
-        if found is not None and found.removed_at is not None and found.name == name \
-                and found.job_type == job_type:
-            # Deploying a removed job again brings it back, with its history.
-            conn.execute(workflows.update().where(workflows.c.workflow_id == found.workflow_id)
-                         .values(removed_at=None))
-        if found is not None:
-            if found.name != name:
-                raise InvalidArgumentError(
-                    f"{name!r} would share the slug {slug!r} with {found.name!r} in "
-                    f"{environment}: rename one (or use the name {found.name!r})."
-                )
-            if found.job_type != job_type:
-                raise InvalidArgumentError(
-                    f"{name!r} is a {found.job_type} in {environment}, not a {job_type}: "
-                    f"give the {job_type} another name, or remove the {found.job_type} first."
-                )
-            return int(found.workflow_id)
-        key = conn.execute(workflows.insert().values(
-            slug=slug, environment=environment, name=name, created_at=time.time(),
-            job_type=job_type,
-        )).inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        """The id of the job ``name`` (slug ``slug``), made if new (``store.sql``)."""
+        return sql.ensure_workflow(_Driver(conn), slug, environment, name, job_type)
 
     def find_workflow(self, key: str, environment: str,
                       include_removed: bool = False) -> dict | None:
@@ -457,29 +437,17 @@ class MetadataStore:
                     source: str, code_key_for: Any, code_hash: str, schedule: dict | None,
                     task_count: int) -> int:
         """A new immutable version; ``code_key_for(job_version)`` names its code blob."""
-        latest = conn.execute(
-            sa.select(sa.func.max(versions.c.job_version))
-            .where(versions.c.workflow_id == workflow_id)
-        ).scalar()
-        job_version = int(latest or 0) + 1
-        conn.execute(versions.insert().values(
-            workflow_id=workflow_id, job_version=job_version, created_at=time.time(),
-            definition=json.dumps(definition), source=source,
-            code_key=code_key_for(job_version), code_hash=code_hash,
-            schedule=json.dumps(schedule) if schedule else None, task_count=task_count,
-        ))
-        return job_version
+        return sql.add_version(_Driver(conn), workflow_id, definition=definition,
+                               source=source, code_key_for=code_key_for, code_hash=code_hash,
+                               schedule=schedule, task_count=task_count)
 
     def latest_version(self, workflow_id: int, conn: sa.Connection | None = None) -> dict | None:
         """The newest version that is not removed."""
-        query = (sa.select(versions).where(versions.c.workflow_id == workflow_id,
-                                           versions.c.removed_at.is_(None))
-                 .order_by(versions.c.job_version.desc()).limit(1))
         with contextlib.ExitStack() as stack:
             if conn is None:
                 conn = stack.enter_context(self.read())
-            row = conn.execute(query).first()
-            return _version(row) if row else None
+            row = sql.latest_version_row(_Driver(conn), VERSION_COLUMNS, workflow_id)
+            return version_dict(row) if row else None
 
     def get_version(self, workflow_id: int, job_version: int) -> dict | None:
         with self.read() as conn:
@@ -566,21 +534,12 @@ class MetadataStore:
         with contextlib.ExitStack() as stack:
             if conn is None:
                 conn = stack.enter_context(self.write())
-            key = conn.execute(runs.insert().values(
-                workflow_id=workflow_id, job_version=job_version, state=state,
-                created_at=round(time.time(), 6), original_run_id=original_run_id,
-                rerun_of=rerun_of, full=full, trigger=trigger, scheduled_time=scheduled_time,
-                stop_requested=False, options=json.dumps(options or {}),
-                claimed_by=claimed_by, queue=queue, user=user,
-            )).inserted_primary_key
-            assert key is not None
-            run_id = int(key[0])
-            if task_names:
-                conn.execute(task_runs.insert(), [
-                    {"run_id": run_id, "task_id": i, "name": n, "state": "pending", "attempts": 0}
-                    for i, n in enumerate(task_names)
-                ])
-            return run_id
+            return sql.create_run(
+                _Driver(conn), workflow_id=workflow_id, job_version=job_version,
+                trigger=trigger, task_names=task_names, state=state,
+                original_run_id=original_run_id, rerun_of=rerun_of, full=full,
+                scheduled_time=scheduled_time, options=options, claimed_by=claimed_by,
+                queue=queue, user=user)
 
     def claim_run(self, run_id: int, owner: str, max_concurrent: int | None = None) -> bool:
         """Atomically take a pending run for execution; False when someone else has it, or
@@ -990,40 +949,8 @@ class MetadataStore:
         return out
 
     def apply(self, conn: sa.Connection, statements: list[tuple[str, dict]]) -> None:
-        """Execute recorder statements: ("run", values) or ("task", values) updates and
-        ("result", values) small results, in the caller's transaction."""
-        task_updates: dict[tuple, list[dict]] = {}
-        results: list[tuple[int, int, bytes]] = []
-        for kind, values in statements:
-            if kind == "run":
-                run_id = values.pop("run_id")
-                conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
-            elif kind == "result":
-                results.append((values["run_id"], values["task_id"], values["value"]))
-            else:
-                key = tuple(sorted(k for k in values if k not in ("b_run_id", "b_task_id")))
-                task_updates.setdefault(key, []).append(values)
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        if results:
-            # absolute values, so writing a batch again (after a failed commit) is harmless
-            conn.exec_driver_sql(
-                f"INSERT INTO task_results (run_id, task_id, value) VALUES ({mark}, {mark}, "
-                f"{mark}) ON CONFLICT (run_id, task_id) DO UPDATE SET value = excluded.value",
-                results)
-        for key, rows in task_updates.items():
-            # The hot path of every run (two rows a task): plain SQL in the driver's parameter
-            # style, executemany'd, skips SQLAlchemy's per-row parameter processing.
-            sets = [f"{k} = COALESCE({mark}, {k})" if k in _KEEP_WHEN_NONE else f"{k} = {mark}"
-                    for k in key]
-            sql = (f"UPDATE task_runs SET {', '.join(sets)} "
-                   f"WHERE run_id = {mark} AND task_id = {mark}")
-            conn.exec_driver_sql(sql, [tuple(r[k] for k in key) + (r["b_run_id"], r["b_task_id"])
-                                       for r in rows])
-
-
-#: Task-run columns a recorder statement leaves as they are when it gives None: where the
-#: attempt ran is known when it starts, what it used when it ends.
-_KEEP_WHEN_NONE = frozenset({"pid", "host", "worker", "peak_rss", "cpu_seconds"})
+        """Execute recorder statements in the caller's transaction (``store.sql.apply``)."""
+        sql.apply(_Driver(conn), statements)
 
 
 def _kv(row: Any) -> dict:
@@ -1201,5 +1128,3 @@ def open_metadata(url: str) -> MetadataStore:
     return store
 
 
-def owner_tag() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"

@@ -128,7 +128,7 @@ class Recorder:
         return True
 
     def _failed(self, why: str) -> None:
-        from datatailr.store.metadata import retry_seconds
+        from datatailr.store.sql import retry_seconds
 
         now = time.monotonic()
         if self.failing_since is None:
@@ -142,7 +142,7 @@ class Recorder:
             self._give_up()
 
     def _give_up(self) -> None:
-        from datatailr.store.metadata import retry_seconds
+        from datatailr.store.sql import retry_seconds
 
         self.gave_up = True
         print(f"datatailr: run {self.run_id}: the store stayed unwritable for "
