@@ -74,20 +74,16 @@ class DirectStore(FastReader):
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._connect()
-            for pragma in ("synchronous=NORMAL", "foreign_keys=ON",
-                           f"busy_timeout={int(BUSY_SECONDS * 1000)}"):
-                db.execute(f"PRAGMA {pragma}")
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
+            self._db = db = self._connect()
         return db
 
     @_db.setter
-    def _db(self, db: sqlite3.Connection) -> None:  # FastReader's first connection
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+    def _db(self, db: sqlite3.Connection) -> None:
+        """This thread's connection (FastReader sets the first one), set up as the full
+        store sets up its own."""
+        for pragma in ("synchronous=NORMAL", "foreign_keys=ON",
+                       f"busy_timeout={int(BUSY_SECONDS * 1000)}"):
+            db.execute(f"PRAGMA {pragma}")
         self._local.db = db
         with self._lock:
             self._all.append(db)
@@ -130,10 +126,8 @@ class DirectStore(FastReader):
         """A write transaction (``BEGIN IMMEDIATE``), as ``MetadataStore.write``: a lock not
         had within ``busy_seconds`` (default 60) is retried with backoff for the store's retry
         period (once with ``retry=False``), then a ``StoreUnavailableError``."""
-        from datatailr.store.sql import retry_seconds
-
         db = self._db
-        deadline = time.monotonic() + (retry_seconds() if retry else 0.0)
+        deadline = time.monotonic() + (sql.retry_seconds() if retry else 0.0)
         delay = 0.05
         while True:
             try:
